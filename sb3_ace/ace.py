@@ -13,7 +13,7 @@ from stable_baselines3.common.preprocessing import get_action_dim
 from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedule
 
 from sb3_ace.causal_weights import CausalWeightCallback, causal_state_dim, check_causal_settings
-from sb3_ace.dormancy import DormantResetCallback, check_reset_settings
+from sb3_ace.dormancy import DormantResetCallback
 from sb3_ace.policies import SAC_TO_ACE_POLICY, ACEPolicy, CausalActor, CnnPolicy, MlpPolicy, MultiInputPolicy
 
 SelfACE = TypeVar("SelfACE", bound="ACE")

@@ -163,7 +163,7 @@ class CausalWeightCallback(BaseCallback):
             print(f"ACE causal weights at {self.num_timesteps} steps: {np.array2string(weights, precision=3)}")
 
     def _on_rollout_end(self) -> None:
-        for i, (weight, coefficient) in enumerate(zip(self.model.causal_weights, self.model.causal_coefficients)):
+        for i, (weight, coefficient) in enumerate(zip(self.model.causal_weights, self.model.causal_coefficients, strict=True)):
             self.logger.record(f"causal/weight_{i}", weight)
             self.logger.record(f"causal/coefficient_{i}", coefficient)
         self.logger.record("causal/fit_seconds", self.model.causal_fit_seconds)
