@@ -197,6 +197,7 @@ class ACE(SAC):
         self.causal_coefficients = np.zeros(get_action_dim(self.action_space))
         self.causal_fit_seconds = 0.0
         self.causal_fits = 0
+        self.num_resets = 0  # soft resets done so far (saved with the model)
 
         if _init_setup_model:
             self._setup_model()
