@@ -194,7 +194,7 @@ class ACE(SAC):
         self.dormant_threshold = dormant_threshold
         self.reset_retention_bounds = reset_retention_bounds
         # What the causal step found last (saved with the model; the weights themselves live in the actor)
-        self.causal_coefficients = np.zeros(get_action_dim(self.action_space))
+        self.causal_coefficients: np.ndarray | None = None  # B[r, a]; zeros once the spaces are known
         self.causal_fit_seconds = 0.0
         self.causal_fits = 0
         self.num_resets = 0  # soft resets done so far (saved with the model)
@@ -214,6 +214,8 @@ class ACE(SAC):
             self.causal_weight_callback = CausalWeightCallback(
                 self.causal_sample_size, self.causal_interval, self.causal_method, verbose=self.verbose
             )
+        if self.causal_coefficients is None:
+            self.causal_coefficients = np.zeros(get_action_dim(self.action_space))
         self.dormant_reset_callback: DormantResetCallback | None = None
         if self.reset_mode is not None:
             self.dormant_reset_callback = DormantResetCallback(

@@ -159,10 +159,15 @@ class CausalWeightCallback(BaseCallback):
         self.model.causal_coefficients = coefficients
         self.model.causal_fit_seconds = time.perf_counter() - start
         self.model.causal_fits += 1
+        self._record()
         if self.verbose >= 1:
             print(f"ACE causal weights at {self.num_timesteps} steps: {np.array2string(weights, precision=3)}")
 
     def _on_rollout_end(self) -> None:
+        self._record()
+
+    def _record(self) -> None:
+        """Record the current causal state, so that every log dump holds it."""
         for i, (weight, coefficient) in enumerate(zip(self.model.causal_weights, self.model.causal_coefficients, strict=True)):
             self.logger.record(f"causal/weight_{i}", weight)
             self.logger.record(f"causal/coefficient_{i}", coefficient)

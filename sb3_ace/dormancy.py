@@ -1,8 +1,35 @@
-"""Gradient dormancy of the actor and ACE's dormancy-guided soft reset (ACE paper, section 4.3)."""
+"""Gradient dormancy of the actor and ACE's dormancy-guided soft reset (ACE paper, section 4.3).
 
+The fresh parameters ``phi`` a reset moves towards are drawn by each ``nn.Linear``'s own ``reset_parameters()``: the
+initialisation SB3 gave the networks at construction (PyTorch's default, Kaiming-uniform weights and uniform
+biases), so that a reset pulls the networks back towards the distribution they started from. The authors draw
+``phi`` with orthogonal weights (gain 1) and zero biases instead, which their networks were not initialised with.
+"""
+
+import collections
+import logging
+import math
+from collections.abc import Iterable
+from numbers import Real
+
+import numpy as np
+import torch as th
 from stable_baselines3.common.callbacks import BaseCallback
+from torch import nn
+
+from sb3_ace.policies import CausalActor
+
+logger = logging.getLogger(__name__)
 
 RESET_MODES = ("reset", "causal_reset")
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int | np.integer) and not isinstance(value, bool)
+
+
+def _is_real(value: object) -> bool:
+    return isinstance(value, Real) and not isinstance(value, bool)
 
 
 def check_reset_settings(
@@ -12,30 +39,148 @@ def check_reset_settings(
     dormant_threshold: float,
     reset_retention_bounds: tuple[float, float],
 ) -> None:
-    """Raise a ``ValueError`` naming the parameter if the soft reset's settings cannot work."""
+    """
+    Raise a ``TypeError`` or ``ValueError`` naming the parameter if the soft reset's settings cannot work.
+
+    :param reset_mode: ``"reset"`` or ``"causal_reset"``
+    :param reset_interval: gradient updates between two resets (``R``)
+    :param reset_start: gradient updates before the first reset may happen
+    :param dormant_threshold: dormancy threshold ``tau``
+    :param reset_retention_bounds: ``(low, high)`` bounds of the retention ``lam``
+    """
     if reset_mode not in RESET_MODES:
         raise ValueError(f"reset_mode must be one of {RESET_MODES} (or None for no reset), got {reset_mode!r}")
+    for name, value in (("reset_interval", reset_interval), ("reset_start", reset_start)):
+        if not _is_int(value):
+            raise TypeError(f"{name} must be an integer number of gradient updates, got {value!r} ({type(value).__name__})")
     if reset_interval <= 0:
         raise ValueError(f"reset_interval must be a positive number of gradient updates, got {reset_interval}")
     if reset_start < 0:
         raise ValueError(f"reset_start must be a non-negative number of gradient updates, got {reset_start}")
+    if not _is_real(dormant_threshold):
+        raise TypeError(f"dormant_threshold must be a number, got {dormant_threshold!r} ({type(dormant_threshold).__name__})")
     if not 0.0 < dormant_threshold < 1.0:
         raise ValueError(f"dormant_threshold must lie in (0, 1), got {dormant_threshold}")
+    if not (
+        isinstance(reset_retention_bounds, tuple | list)
+        and len(reset_retention_bounds) == 2
+        and all(_is_real(bound) for bound in reset_retention_bounds)
+    ):
+        raise TypeError(f"reset_retention_bounds must be a pair of numbers (low, high), got {reset_retention_bounds!r}")
     low, high = reset_retention_bounds
     if not 0.0 <= low <= high <= 1.0:
         raise ValueError(f"reset_retention_bounds must satisfy 0 <= low <= high <= 1, got {reset_retention_bounds}")
+
+
+def dormant_ratios(module: nn.Module, threshold: float) -> tuple[float | None, dict[str, float]]:
+    """
+    Gradient dormancy of the ``nn.Linear`` layers of ``module``, from the gradients its parameters hold.
+
+    Per layer and output neuron ``j``: ``g_j = ||dL/dW_j||_2``, the norm of the gradient w.r.t. row ``j`` of the
+    weight (the bias is left out). Neuron ``j`` is dormant if ``g_j < tau * mean_j(g_j)``. Layers whose weight has no
+    gradient (``.grad is None``, e.g. before the first update) are left out.
+
+    :param module: the network, e.g. ACE's actor (hidden layers, mean and log-std heads, features extractor)
+    :param threshold: the dormancy threshold ``tau``
+    :return: the dormant ratio ``beta`` (dormant neurons / all neurons, pooled over the layers; ``None`` if no
+        layer has a gradient) and the ratio of each layer, by module name
+    """
+    per_layer: dict[str, float] = {}
+    dormant, total = 0, 0
+    for name, layer in module.named_modules():
+        if not isinstance(layer, nn.Linear) or layer.weight.grad is None:
+            continue
+        g = th.linalg.vector_norm(layer.weight.grad, dim=1)  # g_j, one per output neuron
+        n_dormant = int((g < threshold * g.mean()).sum())  # g_j < tau * mean(g)
+        per_layer[name] = n_dormant / len(g)
+        dormant, total = dormant + n_dormant, total + len(g)
+    return (dormant / total if total else None), per_layer  # beta
+
+
+def dormancy_retention(dormant_ratio: float, bounds: tuple[float, float]) -> float:
+    """
+    Retention of the old parameters in mode ``"reset"``: ``lam = clip(1 - beta, low, high)``.
+
+    :param dormant_ratio: the actor's dormant ratio ``beta``
+    :param bounds: ``(low, high)``
+    :return: ``lam``
+    """
+    return float(np.clip(1.0 - dormant_ratio, *bounds))
+
+
+def causal_retention(causal_weights: np.ndarray, bounds: tuple[float, float]) -> float:
+    """
+    Retention of the old parameters in mode ``"causal_reset"``: ``lam = clip(1.5 - exp(-8 * delta), low, high)``
+    with ``delta = max(w) - min(w)``, the spread of the causal weights.
+
+    :param causal_weights: the causal weights ``w``, one per action dimension
+    :param bounds: ``(low, high)``
+    :return: ``lam``
+    """
+    delta = float(np.max(causal_weights) - np.min(causal_weights))
+    return float(np.clip(1.5 - math.exp(-8.0 * delta), *bounds))
+
+
+def soft_reset(modules: Iterable[nn.Module], retention: float) -> None:
+    """
+    Interpolate every ``nn.Linear`` of ``modules`` towards a fresh initialisation, in place:
+    ``theta <- lam * theta + (1 - lam) * phi`` for weight and bias, where ``phi`` is drawn by the layer's own
+    ``reset_parameters()``.
+
+    The layers are visited module by module in ``named_modules()`` order, each drawing its ``phi`` from torch's
+    global generator, so every module gets its own independent fresh copy. A layer shared by several modules (e.g. a
+    features extractor shared by actor and critic) is interpolated once, on its first visit. The parameter tensors
+    stay the same objects (the optimizers keep referring to them); gradients are left as they are.
+
+    :param modules: the networks to reset, e.g. actor, critic and critic target
+    :param retention: ``lam``, the weight of the old parameters
+    """
+    visited: set[nn.Module] = set()  # shared by the modules: a shared layer is reset once
+    with th.no_grad():
+        for module in modules:
+            for _, layer in module.named_modules(memo=visited):
+                if not isinstance(layer, nn.Linear):
+                    continue
+                theta = [param.clone() for param in layer.parameters(recurse=False)]
+                layer.reset_parameters()  # the layer now holds phi
+                for param, old in zip(layer.parameters(recurse=False), theta, strict=True):
+                    param.mul_(1.0 - retention).add_(old, alpha=retention)  # lam * theta + (1 - lam) * phi
 
 
 class DormantResetCallback(BaseCallback):
     """
     Dormancy-guided soft reset of ACE's actor, critics and optimizers.
 
+    Once ``reset_start`` gradient updates are done, each time the update count passes a multiple of
+    ``reset_interval``, the callback:
+
+    - sets the retention ``lam``: ``clip(1 - beta, low, high)`` from the actor's dormant ratio ``beta``
+      (mode ``"reset"``, see :func:`dormant_ratios`) or ``clip(1.5 - exp(-8 * (max(w) - min(w))), low, high)``
+      from the causal weights ``w`` (mode ``"causal_reset"``);
+    - interpolates actor, critic and critic target towards fresh initialisations (:func:`soft_reset`);
+    - clears the state (moments, step counts) of the actor and critic optimizers;
+    - resamples the gSDE exploration noise (with ``use_sde``) and counts the reset in ``model.num_resets``.
+
+    The temperature and its optimizer, the replay buffer and the causal weights are left untouched. The dormancy is
+    measured on the gradients of the latest actor update, which the actor's parameters still hold when the callback
+    runs (at the start of the rollout that follows ``train()``, and at the end of training). Several multiples passed
+    in one ``train()`` call make one reset. The schedule depends on ``model._n_updates`` only, so a saved and reloaded
+    model resets at the same update counts as one trained straight through.
+
+    Logged under ``reset/``: ``dormant_ratio`` (``beta``, measured at every reset and every ``dormancy_interval``
+    updates), ``dormant_ratio/<layer>`` per actor layer (to csv, json and tensorboard only: long layer names would
+    collide once truncated in the stdout table), ``retention`` (``lam`` of the last reset) and ``num_resets``.
+
+    :class:`~sb3_ace.ACE` adds one by itself (with ``reset_mode`` not ``None``); pass your own in ``callback=`` to
+    replace it.
+
     :param reset_mode: ``"reset"`` (retention from the dormant ratio) or ``"causal_reset"`` (from the causal weights)
     :param reset_interval: gradient updates between two resets (``R``)
     :param reset_start: gradient updates before the first reset may happen
     :param dormant_threshold: a neuron is gradient-dormant below this fraction of its layer's mean (``tau``)
-    :param reset_retention_bounds: bounds the retention ``lam`` is clipped to
-    :param verbose: verbosity level
+    :param reset_retention_bounds: ``(low, high)`` bounds the retention ``lam`` is clipped to
+    :param dormancy_interval: gradient updates between two measurements of the dormant ratio for the logs
+    :param verbose: verbosity level: 0 no output, 1 a line per reset
     """
 
     def __init__(
@@ -45,15 +190,93 @@ class DormantResetCallback(BaseCallback):
         reset_start: int = 5_000,
         dormant_threshold: float = 0.05,
         reset_retention_bounds: tuple[float, float] = (0.2, 0.9),
+        dormancy_interval: int = 1_000,
         verbose: int = 0,
     ) -> None:
         super().__init__(verbose)
         check_reset_settings(reset_mode, reset_interval, reset_start, dormant_threshold, reset_retention_bounds)
+        if not _is_int(dormancy_interval):
+            raise TypeError(f"dormancy_interval must be an integer number of gradient updates, got {dormancy_interval!r}")
+        if dormancy_interval <= 0:
+            raise ValueError(f"dormancy_interval must be a positive number of gradient updates, got {dormancy_interval}")
         self.reset_mode = reset_mode
         self.reset_interval = reset_interval
         self.reset_start = reset_start
         self.dormant_threshold = dormant_threshold
         self.reset_retention_bounds = reset_retention_bounds
+        self.dormancy_interval = dormancy_interval
+        self.last_n_updates = 0
+        self.dormant_ratio: float | None = None
+        self.layer_dormant_ratios: dict[str, float] = {}
+        self.retention: float | None = None
+
+    def _init_callback(self) -> None:
+        from sb3_ace.ace import ACE  # the algorithm module imports this one
+
+        if not isinstance(self.model, ACE) or not isinstance(self.model.actor, CausalActor):
+            raise TypeError(f"DormantResetCallback needs an ACE model, got {type(self.model).__name__}")
+        self.last_n_updates = self.model._n_updates
 
     def _on_step(self) -> bool:
         return True
+
+    def _on_rollout_start(self) -> None:
+        self._after_updates()
+
+    def _on_training_end(self) -> None:
+        self._after_updates()
+
+    def _after_updates(self) -> None:
+        """Measure the dormancy and reset if the update count passed a multiple of the intervals since last time."""
+        n_updates, last_n_updates = self.model._n_updates, self.last_n_updates
+        self.last_n_updates = n_updates
+        if n_updates // self.dormancy_interval > last_n_updates // self.dormancy_interval:
+            self.measure_dormancy()
+        if n_updates >= self.reset_start and n_updates // self.reset_interval > last_n_updates // self.reset_interval:
+            self.reset_networks()
+
+    def measure_dormancy(self) -> float | None:
+        """
+        Measure the actor's gradient dormancy (kept for the logs).
+
+        :return: the dormant ratio ``beta``, ``None`` if the actor has no gradients yet
+        """
+        self.dormant_ratio, self.layer_dormant_ratios = dormant_ratios(self.model.actor, self.dormant_threshold)
+        return self.dormant_ratio
+
+    def reset_networks(self) -> float | None:
+        """
+        Softly reset actor, critic and critic target and clear their optimizers' state, now.
+
+        :return: the retention ``lam`` used, ``None`` if the reset was skipped (mode ``"reset"`` with no actor
+            gradients to measure the dormancy on)
+        """
+        beta = self.measure_dormancy()
+        if self.reset_mode == "causal_reset":
+            lam = causal_retention(self.model.causal_weights, self.reset_retention_bounds)
+        elif beta is not None:
+            lam = dormancy_retention(beta, self.reset_retention_bounds)
+        else:
+            logger.warning("ACE soft reset at %d updates skipped: the actor has no gradients", self.model._n_updates)
+            return None
+        policy = self.model.policy
+        soft_reset((policy.actor, policy.critic, policy.critic_target), lam)
+        for optimizer in (policy.actor.optimizer, policy.critic.optimizer):
+            optimizer.state = collections.defaultdict(dict)  # Adam moments and step counts
+        if self.model.use_sde:
+            self.model.actor.reset_noise(self.model.n_envs)
+        self.model.num_resets += 1
+        self.retention = lam
+        if self.verbose >= 1:
+            beta_text = "unknown" if beta is None else f"{beta:.3f}"
+            print(f"ACE soft reset at {self.model._n_updates} updates: retention {lam:.3f}, dormant ratio {beta_text}")
+        return lam
+
+    def _on_rollout_end(self) -> None:
+        if self.dormant_ratio is not None:
+            self.logger.record("reset/dormant_ratio", self.dormant_ratio)
+        for name, ratio in self.layer_dormant_ratios.items():
+            self.logger.record(f"reset/dormant_ratio/{name}", ratio, exclude=("stdout", "log"))
+        if self.retention is not None:
+            self.logger.record("reset/retention", self.retention)
+        self.logger.record("reset/num_resets", self.model.num_resets)
