@@ -12,6 +12,7 @@ from pathlib import Path
 
 import gymnasium as gym
 from stable_baselines3.common.evaluation import evaluate_policy
+from stable_baselines3.common.monitor import Monitor
 
 from sb3_ace import ACE
 
@@ -38,9 +39,10 @@ def main() -> None:
         verbose=0,
     )
     model.learn(args.timesteps, progress_bar=True)
+    args.save_path.parent.mkdir(parents=True, exist_ok=True)
     model.save(args.save_path)
 
-    eval_env = gym.make(args.env)
+    eval_env = Monitor(gym.make(args.env))
     mean_return, std_return = evaluate_policy(model, eval_env, n_eval_episodes=args.eval_episodes, deterministic=True)
     print(f"causal weights after {model.causal_fits} fits: {model.causal_weights.round(3)}")
     print(f"soft resets: {model.num_resets}")
