@@ -1,0 +1,15 @@
+"""``python -m sb3_ace.record_video``: rl-zoo3's record_video script with ACE registered as ``--algo ace``."""
+
+import runpy
+
+from sb3_ace.zoo import register
+
+
+def main() -> None:
+    """Register ACE with rl-zoo3, then run rl-zoo3's record_video script (a ``__main__`` block, no function)."""
+    register()
+    runpy.run_module("rl_zoo3.record_video", run_name="__main__", alter_sys=True)
+
+
+if __name__ == "__main__":
+    main()
