@@ -96,7 +96,7 @@ class ACE(SAC):
     :param causal_sample_size: number of most recent transitions the causal weights are fitted on (``N_c``)
     :param causal_interval: env steps between two fits of the causal weights (``I``)
     :param causal_method: how the causal effects of the actions on the reward are estimated: ``"reward_sink"``
-        (reward as a sink of the causal graph, milliseconds per fit), ``"direct_lingam"`` (the authors' full
+        (reward as a sink of the causal graph, well under a second per fit), ``"direct_lingam"`` (the authors' full
         DirectLiNGAM, seconds to hours per fit) or ``None`` (no causal step: all weights stay 1)
     :param reset_mode: ``"reset"`` (retention from the actor's dormant ratio), ``"causal_reset"`` (retention from
         the spread of the causal weights) or ``None`` (no reset)
