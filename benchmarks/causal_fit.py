@@ -48,6 +48,7 @@ from sb3_ace.causal_discovery import (
     _reward_sink_row,
     causal_weights_from_coefficients,
     estimate_causal_weights,
+    reward_sink_prior_knowledge,
 )
 
 T = TypeVar("T")
@@ -106,18 +107,6 @@ def synthetic_transitions(
     return states, actions, rewards
 
 
-def sink_prior_knowledge(n_columns: int) -> np.ndarray:
-    """
-    lingam prior knowledge making the last column (the reward) a sink: ``pk[i, r] = 0`` (no directed path r -> x_i).
-
-    :param n_columns: number of columns, the reward last
-    :return: ``(n_columns, n_columns)`` matrix, -1 (unknown) elsewhere
-    """
-    prior_knowledge = -np.ones((n_columns, n_columns))
-    prior_knowledge[:-1, -1] = 0
-    return prior_knowledge
-
-
 def direct_lingam_child(data: np.ndarray, sink_prior: bool, repeats: int, connection: Connection) -> None:
     """
     Child process: fit DirectLiNGAM ``repeats`` times, sending ``(seconds, reward row, causal order)`` after each fit.
@@ -130,7 +119,7 @@ def direct_lingam_child(data: np.ndarray, sink_prior: bool, repeats: int, connec
     import lingam
 
     connection.send("ready")
-    prior_knowledge = sink_prior_knowledge(data.shape[1]) if sink_prior else None
+    prior_knowledge = reward_sink_prior_knowledge(data.shape[1]) if sink_prior else None
     for _ in range(repeats):
         with threadpool_limits(limits=1, user_api="blas"), warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")

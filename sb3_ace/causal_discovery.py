@@ -58,6 +58,20 @@ def causal_weights_from_coefficients(coefficients: np.ndarray) -> np.ndarray:
     return len(coefficients) * exp / exp.sum()
 
 
+def reward_sink_prior_knowledge(n_columns: int) -> np.ndarray:
+    """
+    lingam prior knowledge that makes the last column (the reward) a sink of the causal graph: under it,
+    ``lingam.DirectLiNGAM(prior_knowledge=...)``'s reward row is what ``"reward_sink"`` computes.
+
+    :param n_columns: number of columns, the reward last
+    :return: ``(n_columns, n_columns)`` matrix: ``pk[i, r] = 0`` (no directed path from the reward to column ``i``)
+        for every other column ``i``, -1 (unknown) elsewhere
+    """
+    prior_knowledge = -np.ones((n_columns, n_columns))
+    prior_knowledge[:-1, -1] = 0
+    return prior_knowledge
+
+
 def _usable_columns(data: np.ndarray) -> np.ndarray:
     """
     Mask of the columns that vary: a constant column carries no causal information and breaks DirectLiNGAM.

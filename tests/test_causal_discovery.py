@@ -5,12 +5,12 @@ import time
 import warnings
 from collections.abc import Iterator
 
-import gymnasium as gym
 import lingam
 import numpy as np
 import pytest
 from lingam.utils import predict_adaptive_lasso
 
+from benchmarks.causal_fit import env_transitions
 from sb3_ace.causal_discovery import (
     CAUSAL_METHODS,
     CausalDiscoveryError,
@@ -18,6 +18,7 @@ from sb3_ace.causal_discovery import (
     _reward_sink_row,
     causal_weights_from_coefficients,
     estimate_causal_weights,
+    reward_sink_prior_knowledge,
 )
 
 # True effects of the three action dimensions on the reward in the synthetic data
@@ -55,45 +56,6 @@ def synthetic_transitions(
     return np.column_stack([s0, s1, s2]), actions, rewards
 
 
-def mujoco_transitions(env_id: str, n_rows: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """
-    Random-action transitions of a Gymnasium task, as ACE's causal step sees them.
-
-    :param env_id: Gymnasium task id
-    :param n_rows: number of transitions
-    :param seed: seed of the env and of the action sampling
-    :return: ``(states, actions, rewards)``: the observation each action was taken in, the action scaled to [-1, 1] (as
-        SB3 stores it) and the reward
-    """
-    env = gym.make(env_id)
-    env.action_space.seed(seed)
-    observation, _ = env.reset(seed=seed)
-    low, high = env.action_space.low, env.action_space.high
-    states, actions, rewards = [], [], []
-    for _ in range(n_rows):
-        action = env.action_space.sample()
-        next_observation, reward, terminated, truncated, _ = env.step(action)
-        states.append(observation)
-        actions.append(2.0 * (action - low) / (high - low) - 1.0)
-        rewards.append(reward)
-        observation = env.reset()[0] if terminated or truncated else next_observation
-    env.close()
-    return np.array(states), np.array(actions), np.array(rewards)
-
-
-def sink_prior_knowledge(n_columns: int) -> np.ndarray:
-    """
-    lingam prior knowledge making the last column (the reward) a sink.
-
-    :param n_columns: number of columns, the reward last
-    :return: ``(n_columns, n_columns)`` matrix: ``pk[i, j] = 0`` (no directed path from column j to column i) for every
-        ``i`` other than the reward and ``j`` the reward; -1 (unknown) elsewhere
-    """
-    prior_knowledge = -np.ones((n_columns, n_columns))
-    prior_knowledge[:-1, -1] = 0
-    return prior_knowledge
-
-
 def direct_lingam_sink_row(data: np.ndarray) -> np.ndarray:
     """
     The reward row of DirectLiNGAM fitted with the reward-sink prior knowledge.
@@ -101,7 +63,7 @@ def direct_lingam_sink_row(data: np.ndarray) -> np.ndarray:
     :param data: ``(n, d)`` data, the reward last
     :return: ``(d - 1,)`` the reward's coefficients on the other columns
     """
-    model = lingam.DirectLiNGAM(prior_knowledge=sink_prior_knowledge(data.shape[1])).fit(data)
+    model = lingam.DirectLiNGAM(prior_knowledge=reward_sink_prior_knowledge(data.shape[1])).fit(data)
     assert model.causal_order_[-1] == data.shape[1] - 1  # the prior knowledge puts the reward last
     return model.adjacency_matrix_[-1, :-1]
 
@@ -130,7 +92,7 @@ def test_reward_sink_equals_direct_lingam_sink_row_on_synthetic_data(noise: str,
 
 @pytest.mark.parametrize("env_id", ["InvertedDoublePendulum-v5", "Hopper-v5", "HalfCheetah-v5"])
 def test_reward_sink_equals_direct_lingam_sink_row_on_mujoco_transitions(env_id: str) -> None:
-    states, actions, rewards = mujoco_transitions(env_id, n_rows=2000)
+    states, actions, rewards = env_transitions(env_id, n_rows=2000, seed=0)
     data, usable, state_dim, _ = _causal_data(states, actions, rewards)
     expected = direct_lingam_sink_row(data)
     np.testing.assert_allclose(_reward_sink_row(data), expected, rtol=0, atol=1e-6)
