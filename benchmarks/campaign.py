@@ -1,0 +1,394 @@
+"""Learning campaign runner: train every run of a campaign file that has no result yet, and keep each finished run.
+
+    python -m benchmarks.campaign benchmarks/campaigns/sac_sized_100k.yml --workers 2 --hours 2.5
+    python -m benchmarks.campaign benchmarks/campaigns/sac_sized_100k.yml --shard 1/3 --device cuda --workers 12
+    python -m benchmarks.campaign benchmarks/campaigns/sac_sized_100k.yml --list     # what is done, what is missing
+
+A campaign file (YAML) declares the grid: ``tasks`` x ``variants`` x ``seeds``, the ``budget`` of env steps of a
+run, the ``evaluation`` protocol and the hyperparameters common to every variant. Each run trains in a fresh worker
+process (``--workers`` at once, one torch thread each) and is evaluated on its own evaluation env, deterministically,
+before training and every ``evaluation.every`` env steps. A finished run writes one small JSON file under
+``benchmarks/results/<campaign>/<task>/<variant>/seed<seed>.json``: the evaluation curve, the settings, the package
+versions, the machine, the git commit and the wall time. The file is written to a temporary name and renamed once
+complete, so an interrupted run leaves nothing that could be mistaken for a result; running the campaign again picks
+up exactly the runs that have no file.
+
+``--hours`` is the time the runner may take: a run is started only if its estimated duration (the slowest finished
+run of that task on a machine like this one, else the campaign's ``minutes_per_run`` for the task) ends before
+that. ``--shard i/n`` takes every n-th run of the ordered grid, starting at the i-th, so that n machines share a
+campaign without overlap. Runs are ordered by variant ``priority`` (lower first), then task, seed and variant.
+"""
+
+import argparse
+import contextlib
+import copy
+import importlib
+import importlib.metadata
+import json
+import multiprocessing
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+ALGOS = ("sac", "ace")
+# Packages whose versions a result records
+VERSIONED_PACKAGES = ("sb3-ace", "stable-baselines3", "torch", "gymnasium", "mujoco", "numpy", "lingam", "scikit-learn")
+
+
+@dataclass(frozen=True)
+class Task:
+    """An environment of the campaign: its Gymnasium id, how to build it and how long a run of it takes."""
+
+    env_id: str
+    gym_packages: tuple[str, ...] = ()  # imported first: they register the id (e.g. shimmy for dm_control/...)
+    env_wrapper: str | None = None  # "module.Class" applied to the env (e.g. a Dict observation flattened)
+    minutes_per_run: float = 60.0  # prior estimate of one run's wall time, until a run of it has finished
+
+    @property
+    def slug(self) -> str:
+        return self.env_id.replace("/", "-")
+
+    def make(self) -> gym.Env:
+        for package in self.gym_packages:
+            importlib.import_module(package)
+        env = gym.make(self.env_id)
+        if self.env_wrapper is not None:
+            module, name = self.env_wrapper.rsplit(".", 1)
+            env = getattr(importlib.import_module(module), name)(env)
+        return env
+
+    def installed(self) -> bool:
+        try:
+            for package in self.gym_packages:
+                importlib.import_module(package)
+        except ImportError:
+            return False
+        return self.env_id in gym.registry
+
+
+@dataclass(frozen=True)
+class Variant:
+    """An algorithm and its settings: ``algo`` (``sac`` or ``ace``) and keyword arguments for it."""
+
+    name: str
+    algo: str
+    kwargs: dict[str, Any] = field(default_factory=dict, hash=False)
+    priority: int = 0
+
+
+@dataclass(frozen=True)
+class Campaign:
+    """A campaign file, read: see the module docstring."""
+
+    name: str
+    budget: int
+    eval_every: int
+    eval_episodes: int
+    seeds: tuple[int, ...]
+    tasks: tuple[Task, ...]
+    variants: tuple[Variant, ...]
+    hyperparams: dict[str, Any] = field(default_factory=dict, hash=False)
+
+    @classmethod
+    def load(cls, path: Path) -> "Campaign":
+        spec = yaml.safe_load(Path(path).read_text())
+        unknown = set(spec) - {"name", "budget", "evaluation", "seeds", "tasks", "variants", "hyperparams", "description"}
+        if unknown:
+            raise ValueError(f"{path}: unknown campaign keys {sorted(unknown)}")
+        variants = []
+        for name, settings in spec["variants"].items():
+            settings = dict(settings)
+            algo = settings.pop("algo")
+            if algo not in ALGOS:
+                raise ValueError(f"{path}: variant {name}: algo must be one of {ALGOS}, got {algo!r}")
+            priority = settings.pop("priority", 0)
+            variants.append(Variant(name, algo, settings, priority))
+        campaign = cls(
+            name=spec["name"],
+            budget=int(spec["budget"]),
+            eval_every=int(spec["evaluation"]["every"]),
+            eval_episodes=int(spec["evaluation"]["episodes"]),
+            seeds=tuple(spec["seeds"]),
+            tasks=tuple(
+                Task(env_id, tuple(t.get("gym_packages", ())), t.get("env_wrapper"), float(t.get("minutes_per_run", 60)))
+                for env_id, t in spec["tasks"].items()
+            ),
+            variants=tuple(variants),
+            hyperparams=dict(spec.get("hyperparams") or {}),
+        )
+        if campaign.budget % campaign.eval_every:
+            raise ValueError(f"{path}: evaluation.every={campaign.eval_every} must divide budget={campaign.budget}")
+        return campaign
+
+    def runs(self) -> list["Run"]:
+        """Every run of the grid, in the order they are started: priority, task, seed, variant."""
+        order = sorted(
+            (
+                (variant.priority, t, seed, v)
+                for t in range(len(self.tasks))
+                for seed in self.seeds
+                for v, variant in enumerate(self.variants)
+            ),
+        )
+        return [Run(self.tasks[t], self.variants[v], seed) for _, t, seed, v in order]
+
+
+@dataclass(frozen=True)
+class Run:
+    task: Task
+    variant: Variant
+    seed: int
+
+    def result_path(self, results: Path, campaign: Campaign) -> Path:
+        return results / campaign.name / self.task.slug / self.variant.name / f"seed{self.seed}.json"
+
+    def __str__(self) -> str:
+        return f"{self.task.env_id} {self.variant.name} seed {self.seed}"
+
+
+def evaluate(model: Any, env: gym.Env, episodes: int) -> dict[str, Any]:
+    """
+    Deterministic evaluation of ``model`` on ``env`` (seeded once by the caller): ``episodes`` full episodes.
+
+    :return: ``mean_return``, ``std_return``, ``episodes`` and ``success_rate`` (the fraction of episodes in which
+        the env reported ``success`` or ``is_success`` at some step; ``None`` if the env never reports it)
+    """
+    returns, successes = [], []
+    for _ in range(episodes):
+        obs, _ = env.reset()
+        done, episode_return, success = False, 0.0, None
+        while not done:
+            action, _ = model.predict(obs, deterministic=True)
+            obs, reward, terminated, truncated, info = env.step(action)
+            episode_return += float(reward)
+            done = terminated or truncated
+            for key in ("success", "is_success"):
+                if key in info:
+                    success = bool(success) or bool(info[key])
+        returns.append(episode_return)
+        successes.append(success)
+    reported = [s for s in successes if s is not None]
+    return {
+        "mean_return": float(np.mean(returns)),
+        "std_return": float(np.std(returns)),
+        "episodes": episodes,
+        "success_rate": float(np.mean(reported)) if reported else None,
+    }
+
+
+def machine() -> dict[str, Any]:
+    """What the run ran on, enough to compare wall times between machines."""
+    cpu = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError, StopIteration):
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+        cpu = next(line.split(":", 1)[1].strip() for line in lines if line.startswith("model name"))
+    return {"cpu": cpu, "cores": os.cpu_count(), "system": platform.system(), "python": platform.python_version()}
+
+
+def git_commit() -> str:
+    """The checkout's commit, with ``+dirty`` when the package or the benchmarks have uncommitted changes."""
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+        status = subprocess.run(
+            ["git", "status", "--porcelain", "sb3_ace", "benchmarks/campaign.py"], cwd=ROOT, capture_output=True, text=True
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return commit.strip() + ("+dirty" if status.strip() else "")
+
+
+def versions() -> dict[str, str | None]:
+    found: dict[str, str | None] = {}
+    for package in VERSIONED_PACKAGES:
+        try:
+            found[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            found[package] = None
+    return found
+
+
+def train_run(run: Run, campaign: Campaign, device: str, threads: int, results: Path) -> dict[str, Any]:
+    """Train and evaluate one run in this process; write its result file last, atomically."""
+    import torch as th
+    from stable_baselines3 import SAC
+    from stable_baselines3.common.callbacks import BaseCallback
+    from stable_baselines3.common.monitor import Monitor
+
+    from sb3_ace import ACE
+
+    th.set_num_threads(threads)
+    start = time.time()
+    kwargs = copy.deepcopy({**campaign.hyperparams, **run.variant.kwargs})
+    policy = kwargs.pop("policy", "MlpPolicy")
+    settings = {"policy": policy, **copy.deepcopy(kwargs)}  # as given: SB3 adds to policy_kwargs in place
+    algo_class = ACE if run.variant.algo == "ace" else SAC
+    model = algo_class(policy, Monitor(run.task.make()), seed=run.seed, device=device, **kwargs)
+    eval_env = run.task.make()
+    eval_env.reset(seed=run.seed + 10_000)  # seeded once, apart from the training env; later episodes continue
+    eval_env.action_space.seed(run.seed + 10_000)
+    curve: list[dict[str, Any]] = []
+    eval_seconds = 0.0
+
+    def record() -> None:
+        nonlocal eval_seconds
+        eval_start = time.time()
+        point = {"step": model.num_timesteps, **evaluate(model, eval_env, campaign.eval_episodes)}
+        point["causal_fits"] = getattr(model, "causal_fits", 0)
+        point["num_resets"] = getattr(model, "num_resets", 0)
+        curve.append(point)
+        eval_seconds += time.time() - eval_start
+
+    class Evaluation(BaseCallback):
+        def _on_step(self) -> bool:
+            if self.num_timesteps % campaign.eval_every == 0:
+                record()
+            return True
+
+    record()  # the untrained policy: step 0 of the curve
+    model.learn(campaign.budget, callback=Evaluation())
+    wall = time.time() - start
+    result = {
+        "campaign": campaign.name,
+        "task": run.task.env_id,
+        "variant": run.variant.name,
+        "algo": run.variant.algo,
+        "seed": run.seed,
+        "budget": campaign.budget,
+        "evaluation": {"every": campaign.eval_every, "episodes": campaign.eval_episodes, "deterministic": True},
+        "hyperparams": settings,
+        "curve": curve,
+        "causal_weights": model.causal_weights.tolist() if isinstance(model, ACE) else None,
+        "wall_seconds": wall,
+        "eval_seconds": eval_seconds,
+        "train_steps_per_second": campaign.budget / (wall - eval_seconds),
+        "device": str(model.device),
+        "torch_threads": threads,
+        "machine": machine(),
+        "versions": versions(),
+        "commit": git_commit(),
+        "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    path = run.result_path(results, campaign)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False) as tmp:
+        json.dump(result, tmp, indent=1)
+    os.replace(tmp.name, path)  # complete or absent, never half-written
+    return result
+
+
+def load_results(campaign: Campaign, results: Path) -> list[dict[str, Any]]:
+    """Every finished run of the campaign (the result files of its grid that exist)."""
+    return [json.loads(path.read_text()) for run in campaign.runs() if (path := run.result_path(results, campaign)).is_file()]
+
+
+def estimated_seconds(run: Run, finished: list[dict[str, Any]], device: str) -> float:
+    """The slowest finished run of the same task on a machine like this one, else the campaign's prior."""
+    here = machine()
+    similar = [
+        r["wall_seconds"]
+        for r in finished
+        if r["task"] == run.task.env_id
+        and r["machine"]["cpu"] == here["cpu"]
+        and r["machine"]["cores"] == here["cores"]
+        and r["device"].split(":")[0] == device.split(":")[0].replace("auto", "cpu")
+    ]
+    return max(similar) if similar else 60.0 * run.task.minutes_per_run
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    index, count = (int(part) for part in text.split("/"))
+    if not 0 <= index < count:
+        raise argparse.ArgumentTypeError(f"--shard i/n needs 0 <= i < n, got {text}")
+    return index, count
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("campaign", type=Path, help="campaign file (YAML)")
+    parser.add_argument("--workers", type=int, default=os.cpu_count(), help="runs trained at once (default: the cores)")
+    parser.add_argument("--hours", type=float, help="time the runner may take; no run is started that would end later")
+    parser.add_argument("--shard", type=parse_shard, default=(0, 1), help="i/n: this machine's share of the grid")
+    parser.add_argument("--device", default="cpu", help="torch device of the models (cpu, cuda, auto)")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads per run")
+    parser.add_argument("--results", type=Path, default=RESULTS, help="folder of the result files")
+    parser.add_argument("--list", action="store_true", help="print what is finished and what is missing, train nothing")
+    args = parser.parse_args(argv)
+    deadline = None if args.hours is None else time.time() + 3600 * args.hours
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+
+    campaign = Campaign.load(args.campaign)
+    shard_index, shard_count = args.shard
+    grid = campaign.runs()
+    mine = grid[shard_index::shard_count]
+    todo = [run for run in mine if not run.result_path(args.results, campaign).is_file()]
+    not_installed = [run for run in todo if not run.task.installed()]
+    todo = [run for run in todo if run not in not_installed]
+    print(
+        f"campaign {campaign.name}: {len(grid)} runs in the grid, {len(mine)} in shard {shard_index}/{shard_count}, "
+        f"{len(mine) - len(todo) - len(not_installed)} finished, {len(todo)} to train"
+        + (f", {len(not_installed)} whose task is not installed here" if not_installed else "")
+    )
+    for task in sorted({run.task.env_id for run in not_installed}):
+        print(f"  not installed: {task}")
+    if args.list:
+        for run in todo:
+            print(f"  missing: {run}")
+        return 0
+
+    finished = load_results(campaign, args.results)
+    failed: list[Run] = []
+    not_started: list[Run] = []
+    if todo:
+        # A fresh process per run, forked from a server that imported the libraries once and never ran torch
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["gymnasium", "stable_baselines3", "sb3_ace"])
+        with ProcessPoolExecutor(max_workers=min(args.workers, len(todo)), mp_context=context, max_tasks_per_child=1) as pool:
+            running: dict[Future, Run] = {}
+            while todo or running:
+                while todo and len(running) < args.workers:
+                    run = todo.pop(0)
+                    if deadline is not None and time.time() + estimated_seconds(run, finished, args.device) > deadline:
+                        not_started.append(run)
+                        continue
+                    print(f"start {run}")
+                    running[pool.submit(train_run, run, campaign, args.device, args.threads, args.results)] = run
+                if not running:
+                    break
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    run = running.pop(future)
+                    try:
+                        result = future.result()
+                    except Exception:
+                        failed.append(run)
+                        print(f"FAILED {run}:\n{traceback.format_exc()}")
+                        continue
+                    finished.append(result)
+                    last = result["curve"][-1]
+                    print(
+                        f"done {run}: return {last['mean_return']:.1f} at {last['step']} steps, "
+                        f"{result['wall_seconds'] / 60:.1f} min, {result['train_steps_per_second']:.1f} steps/s"
+                    )
+    if not_started:
+        print(f"{len(not_started)} runs not started: they would not finish within --hours {args.hours}")
+    if failed:
+        print(f"{len(failed)} runs failed: {', '.join(map(str, failed))}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
