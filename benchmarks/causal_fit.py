@@ -1,4 +1,5 @@
-"""Time ACE's causal step: ``"reward_sink"`` against DirectLiNGAM, at HalfCheetah, Ant and Humanoid sizes.
+"""Time ACE's causal step: ``"reward_sink"`` against DirectLiNGAM, at HalfCheetah, Ant and Humanoid sizes; with
+``--causal-learn``, every causal method against causal-learn's DirectLiNGAM, the estimator of the authors' code.
 
 For each task the data is ``--rows`` random-action transitions ``[s, a, r]`` of the real MuJoCo v5 env (the observation
 each action was taken in, the action scaled to [-1, 1] as SB3 stores it, the reward), or with ``--synthetic`` data of a
@@ -6,8 +7,8 @@ linear non-Gaussian acyclic model with the same numbers of columns. Timed, media
 one BLAS thread (as ``sb3_ace.estimate_causal_weights`` runs it):
 
 - ``reward_sink``: ``estimate_causal_weights(..., method="reward_sink")`` (data hygiene included);
-- ``adalasso``: ``lingam.utils.predict_adaptive_lasso`` on the same cleaned data (what ``reward_sink`` computed before
-  issue 4; the coefficients it gives are the reference for ``reward_sink``);
+- ``adalasso``: ``lingam.utils.predict_adaptive_lasso`` on the same cleaned data (the coefficients it gives are the
+  reference for ``reward_sink``);
 - ``lingam``: ``lingam.DirectLiNGAM()`` over all columns (``method="direct_lingam"``), and ``lingam+pk``: DirectLiNGAM
   with prior knowledge making the reward a sink. Each runs in a child process, repeated while the total stays under
   ``--lingam-cap`` seconds; a variant whose first fit does not finish by then is killed, reported as skipped, and
@@ -19,14 +20,27 @@ coefficients from ``adalasso`` and from ``lingam+pk`` over the whole reward row 
 unconstrained ``lingam`` over the whole reward row (``|dB| lingam``), over the action coefficients ``B[r, a]`` and over
 the weights ``w`` (what ACE uses); ``r at``: the reward's position in the unconstrained DirectLiNGAM causal order.
 
+With ``--causal-learn`` (needs causal-learn), a second table per task: causal-learn's ``DirectLiNGAM()`` over all
+columns is the reference (``causal-learn``; its reward row is what the authors' code uses), fitted like ``lingam`` in a
+child process under the cap, as are ``causal-learn+pk`` (with the reward-sink prior knowledge) and the
+``causal_learn`` method (its causal-order search and edge estimator on the cleaned data). ``causal_learn_reward_sink``
+is timed like ``reward_sink``, and ``cl adalasso`` is causal-learn's ``predict_adaptive_lasso`` of the reward on every
+other column. For every method: its seconds, and the largest absolute differences from the reference over the whole
+reward row (``|dB|``, for ``causal_learn`` the claim: equal), over the action coefficients (``|dB[r,a]|``) and over the
+weights (``|dw|``); ``|dB| own``: the difference from the estimator a reward-sink method reproduces
+(``causal_learn_reward_sink``: ``cl adalasso`` and ``causal-learn+pk``; ``reward_sink``: ``lingam+pk``). The heading
+gives the reward's position in causal-learn's causal order.
+
 Run from the repository root (about 10 minutes on 2 cores with the defaults, most of it DirectLiNGAM at Ant size
 running into the cap)::
 
     python benchmarks/causal_fit.py
     python benchmarks/causal_fit.py --synthetic --lingam-cap 60 --envs HalfCheetah-v5 Ant-v5
+    python benchmarks/causal_fit.py --envs HalfCheetah-v5 --causal-learn
 """
 
 import argparse
+import importlib.metadata
 import multiprocessing
 import os
 import platform
@@ -44,8 +58,9 @@ from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sb3_ace.causal_discovery import (
+    _adaptive_lasso_row,
     _causal_data,
-    _reward_sink_row,
+    _causal_learn_row,
     causal_weights_from_coefficients,
     estimate_causal_weights,
     reward_sink_prior_knowledge,
@@ -70,6 +85,7 @@ def env_transitions(env_id: str, n_rows: int, seed: int) -> tuple[np.ndarray, np
     import gymnasium as gym
 
     env = gym.make(env_id)
+    assert isinstance(env.action_space, gym.spaces.Box)
     env.action_space.seed(seed)
     observation, _ = env.reset(seed=seed)
     low, high = env.action_space.low, env.action_space.high
@@ -107,48 +123,74 @@ def synthetic_transitions(
     return states, actions, rewards
 
 
-def direct_lingam_child(data: np.ndarray, sink_prior: bool, repeats: int, connection: Connection) -> None:
+# The fits that search a causal order (seconds to hours), run in a child process under a cap: DirectLiNGAM of lingam and
+# of causal-learn, without and with the reward-sink prior knowledge, and the "causal_learn" method
+SLOW_FITS = ("lingam", "lingam+pk", "causal-learn", "causal-learn+pk", "causal_learn")
+
+
+def slow_fit(data: np.ndarray, variant: str) -> tuple[np.ndarray, list[int] | None]:
     """
-    Child process: fit DirectLiNGAM ``repeats`` times, sending ``(seconds, reward row, causal order)`` after each fit.
+    One fit of a variant of ``SLOW_FITS``.
 
     :param data: ``(n, d)`` cleaned data, the reward last
-    :param sink_prior: fit with the prior knowledge that makes the reward a sink
-    :param repeats: number of fits
-    :param connection: pipe to the parent; ``"ready"`` is sent once lingam is imported
+    :param variant: one of ``SLOW_FITS``
+    :return: ``(reward row, causal order)``, the order None for ``"causal_learn"``
     """
-    import lingam
+    if variant == "causal_learn":
+        return _causal_learn_row(data), None
+    if variant.startswith("lingam"):
+        from lingam import DirectLiNGAM
+    else:
+        from causallearn.search.FCMBased.lingam import DirectLiNGAM
+    prior_knowledge = reward_sink_prior_knowledge(data.shape[1]) if variant.endswith("+pk") else None
+    model = DirectLiNGAM(prior_knowledge=prior_knowledge).fit(data)
+    return model.adjacency_matrix_[-1, :-1], list(map(int, model.causal_order_))
 
+
+def slow_fit_child(data: np.ndarray, variant: str, repeats: int, connection: Connection) -> None:
+    """
+    Child process: fit ``variant`` ``repeats`` times, sending ``(seconds, reward row, causal order)`` after each fit.
+
+    :param data: ``(n, d)`` cleaned data, the reward last
+    :param variant: one of ``SLOW_FITS``
+    :param repeats: number of fits
+    :param connection: pipe to the parent; ``"ready"`` is sent once the libraries are imported
+    """
+    import lingam  # noqa: F401  (imported before the clock starts: it takes seconds; "causal_learn" uses it)
+
+    if variant.startswith("causal-learn"):
+        import causallearn.search.FCMBased.lingam  # noqa: F401
     connection.send("ready")
-    prior_knowledge = reward_sink_prior_knowledge(data.shape[1]) if sink_prior else None
     for _ in range(repeats):
         with threadpool_limits(limits=1, user_api="blas"), warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
             start = time.perf_counter()
-            model = lingam.DirectLiNGAM(prior_knowledge=prior_knowledge).fit(data)
+            row, order = slow_fit(data, variant)
             seconds = time.perf_counter() - start
-        connection.send((seconds, model.adjacency_matrix_[-1, :-1], list(map(int, model.causal_order_))))
+        connection.send((seconds, row, order))
 
 
-def time_direct_lingam(
-    data: np.ndarray, sink_prior: bool, repeats: int, cap: float
+def time_slow_fit(
+    data: np.ndarray, variant: str, repeats: int, cap: float
 ) -> tuple[list[float], np.ndarray | None, list[int] | None]:
     """
-    Fit DirectLiNGAM in a child process, repeated while the total stays under ``cap`` seconds.
+    Fit ``variant`` in a child process, repeated while the total stays under ``cap`` seconds.
 
     :param data: ``(n, d)`` cleaned data, the reward last
-    :param sink_prior: fit with the prior knowledge that makes the reward a sink
+    :param variant: one of ``SLOW_FITS``
     :param repeats: largest number of fits
     :param cap: seconds after which the child is killed (not counting its start and imports)
     :return: ``(seconds of each finished fit, reward row, causal order)``, the last two None if no fit finished
     """
     context = multiprocessing.get_context("spawn")
     parent, child = context.Pipe(duplex=False)
-    process = context.Process(target=direct_lingam_child, args=(data, sink_prior, repeats, child), daemon=True)
+    process = context.Process(target=slow_fit_child, args=(data, variant, repeats, child), daemon=True)
     process.start()
     child.close()
     parent.recv()  # "ready"
     deadline = time.perf_counter() + cap
-    seconds, row, order = [], None, None
+    seconds: list[float] = []
+    row, order = None, None
     while len(seconds) < repeats and parent.poll(max(deadline - time.perf_counter(), 0.0)):
         fit_seconds, row, order = parent.recv()
         seconds.append(fit_seconds)
@@ -181,13 +223,66 @@ def load_average() -> str:
     return " ".join(f"{load:.2f}" for load in os.getloadavg())
 
 
+def seconds_text(seconds: list[float]) -> str:
+    """Median seconds of the finished fits of a capped variant, their number in brackets, or "skipped"."""
+    return f"{np.median(seconds):.2f} ({len(seconds)})" if seconds else "skipped"
+
+
+def causal_learn_table(
+    env_id: str,
+    data: np.ndarray,
+    usable: np.ndarray,
+    state_dim: int,
+    rows: dict[str, tuple[str, np.ndarray | None]],
+    own: dict[str, str],
+    order: list[int] | None,
+) -> str:
+    """
+    The ``--causal-learn`` table of one task: every method against causal-learn's DirectLiNGAM.
+
+    :param env_id: the task
+    :param data: ``(n, d)`` cleaned data, the reward last
+    :param usable: mask of the varying columns among ``[s, a, r]``
+    :param state_dim: state dimensions
+    :param rows: per method, ``(seconds as text, reward row or None)``; the reference is ``"causal-learn"``
+    :param own: per method, the difference from the estimator it reproduces, as text
+    :param order: causal-learn's causal order, or None if its fit was skipped
+    :return: the table, as text
+    """
+    varying_actions = usable[state_dim:-1]
+    action_columns = np.flatnonzero(varying_actions) + int(usable[:state_dim].sum())
+
+    def weights(row: np.ndarray) -> np.ndarray:
+        coefficients = np.zeros(varying_actions.size)
+        coefficients[varying_actions] = row[action_columns]
+        return causal_weights_from_coefficients(coefficients)
+
+    target = data.shape[1] - 1
+    reward_at = f"{order.index(target) + 1}/{target + 1}" if order is not None else "-"
+    lines = [
+        f"{env_id}: {usable.size} columns, {data.shape[1]} vary; reward at {reward_at} of causal-learn's causal order",
+        f"{'method':<26}{'seconds':>12}{'|dB|':>10}{'|dB[r,a]|':>11}{'|dw|':>10}  |dB| own",
+    ]
+    reference = rows["causal-learn"][1]
+    for method, (seconds, row) in rows.items():
+        row_difference = action_difference = weight_difference = "-"
+        if reference is not None and row is not None and method != "causal-learn":
+            row_difference = f"{np.abs(row - reference).max():.1e}"
+            action_difference = f"{np.abs(row - reference)[action_columns].max():.2e}"
+            weight_difference = f"{np.abs(weights(row) - weights(reference)).max():.2e}"
+        differences = f"{row_difference:>10}{action_difference:>11}{weight_difference:>10}"
+        lines.append(f"{method:<26}{seconds:>12}{differences}  {own.get(method, '')}".rstrip())
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--envs", nargs="+", default=["HalfCheetah-v5", "Ant-v5", "Humanoid-v5"], help="task sizes")
     parser.add_argument("--rows", type=int, default=10_000, help="transitions per task (ACE's N_c)")
-    parser.add_argument("--repeats", type=int, default=5, help="repetitions of reward_sink and adalasso")
+    parser.add_argument("--repeats", type=int, default=5, help="repetitions of the one-regression methods")
     parser.add_argument("--lingam-repeats", type=int, default=3, help="largest number of repetitions of DirectLiNGAM")
     parser.add_argument("--lingam-cap", type=float, default=300.0, help="seconds allowed to each DirectLiNGAM variant")
+    parser.add_argument("--causal-learn", action="store_true", help="compare every method with causal-learn's DirectLiNGAM")
     parser.add_argument("--synthetic", action="store_true", help=f"synthetic LiNGAM data of the sizes of {list(TASK_SIZES)}")
     parser.add_argument("--seed", type=int, default=0, help="seed of the envs / synthetic data")
     args = parser.parse_args()
@@ -199,11 +294,16 @@ def main() -> None:
     from lingam.utils import predict_adaptive_lasso
 
     import_seconds = time.perf_counter() - start
+    versions = f"lingam {lingam.__version__} (import lingam: {import_seconds:.1f} s)"
+    if args.causal_learn:
+        from causallearn.search.FCMBased.lingam.utils import predict_adaptive_lasso as causal_learn_adaptive_lasso
+
+        versions += f", causal-learn {importlib.metadata.version('causal-learn')}"
     print(f"command: python {' '.join(sys.argv)}")
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, load average {load_average()}; "
-        f"python {platform.python_version()}, numpy {np.__version__}, scikit-learn {sklearn.__version__}, lingam "
-        f"{lingam.__version__} (import lingam: {import_seconds:.1f} s); one BLAS thread per fit"
+        f"python {platform.python_version()}, numpy {np.__version__}, scikit-learn {sklearn.__version__}, {versions}; "
+        "one BLAS thread per fit"
     )
     print(f"data: {'synthetic LiNGAM' if args.synthetic else 'random-action MuJoCo'} transitions, {args.rows} rows")
     print("seconds: medians (number of DirectLiNGAM fits in brackets); |d..|: largest absolute differences\n")
@@ -212,7 +312,9 @@ def main() -> None:
         f"{'task':<{width}}{'cols':>5}{'vary':>5}{'reward_sink':>12}{'adalasso':>10}{'lingam':>12}{'ratio':>8}"
         f"{'lingam+pk':>12}{'|dB| adalasso':>14}{'|dB| +pk':>10}{'|dB| lingam':>12}{'|dB[r,a]|':>11}{'|dw|':>10}{'r at':>8}"
     )
-    skipped = {False: False, True: False}
+    variants = SLOW_FITS if args.causal_learn else SLOW_FITS[:2]
+    skipped = dict.fromkeys(variants, False)
+    causal_learn_tables = []
     for env_id in args.envs:
         if args.synthetic:
             states, actions, rewards = synthetic_transitions(*TASK_SIZES[env_id], args.rows, args.seed)
@@ -226,21 +328,20 @@ def main() -> None:
         sink_seconds, (sink_weights, _) = timed(estimate_causal_weights, states, actions, rewards, repeats=args.repeats)
         with threadpool_limits(limits=1, user_api="blas"), warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            sink_row = _reward_sink_row(data)
+            sink_row = _adaptive_lasso_row(data, "lingam")
             lasso_seconds, lasso_row = timed(predict_adaptive_lasso, data, list(range(target)), target, repeats=args.repeats)
 
-        fits = {}
-        for sink_prior in (False, True):
-            seconds, row, order = [], None, None
-            if not skipped[sink_prior]:
-                seconds, row, order = time_direct_lingam(data, sink_prior, args.lingam_repeats, args.lingam_cap)
-                skipped[sink_prior] = not seconds
-            fits[sink_prior] = (f"{np.median(seconds):.2f} ({len(seconds)})" if seconds else "skipped", seconds, row, order)
+        fits: dict[str, tuple[list[float], np.ndarray | None, list[int] | None]] = {}
+        for variant in variants:
+            fits[variant] = [], None, None
+            if not skipped[variant]:
+                fits[variant] = time_slow_fit(data, variant, args.lingam_repeats, args.lingam_cap)
+                skipped[variant] = not fits[variant][0]
 
-        free_text, free_seconds, free_row, free_order = fits[False]
-        pk_text, _, pk_row, _ = fits[True]
+        free_seconds, free_row, free_order = fits["lingam"]
+        pk_seconds, pk_row, _ = fits["lingam+pk"]
         ratio = row_difference = action_difference = weight_difference = reward_position = pk_difference = "-"
-        if free_row is not None:
+        if free_row is not None and free_order is not None:
             ratio = f"{np.median(free_seconds) / sink_seconds:.0f}x"
             free_coefficients = np.zeros(action_dim)
             free_coefficients[varying_actions] = free_row[action_columns]
@@ -251,11 +352,41 @@ def main() -> None:
         if pk_row is not None:
             pk_difference = f"{np.abs(sink_row - pk_row).max():.1e}"
         print(
-            f"{env_id:<{width}}{usable.size:>5}{data.shape[1]:>5}{sink_seconds:>12.4f}{lasso_seconds:>10.3f}{free_text:>12}"
-            f"{ratio:>8}{pk_text:>12}{np.abs(sink_row - lasso_row).max():>14.1e}{pk_difference:>10}"
+            f"{env_id:<{width}}{usable.size:>5}{data.shape[1]:>5}{sink_seconds:>12.4f}{lasso_seconds:>10.3f}"
+            f"{seconds_text(free_seconds):>12}{ratio:>8}{seconds_text(pk_seconds):>12}"
+            f"{np.abs(sink_row - lasso_row).max():>14.1e}{pk_difference:>10}"
             f"{row_difference:>12}{action_difference:>11}{weight_difference:>10}{reward_position:>8}",
             flush=True,
         )
+
+        if args.causal_learn:
+            cl_sink_seconds, _ = timed(
+                estimate_causal_weights, states, actions, rewards, "causal_learn_reward_sink", repeats=args.repeats
+            )
+            with threadpool_limits(limits=1, user_api="blas"), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                cl_sink_row = _adaptive_lasso_row(data, "causal-learn")
+                cl_lasso_seconds, cl_lasso_row = timed(
+                    causal_learn_adaptive_lasso, data, list(range(target)), target, repeats=args.repeats
+                )
+            cl_pk_row = fits["causal-learn+pk"][1]
+            own = {
+                "causal_learn_reward_sink": f"{np.abs(cl_sink_row - cl_lasso_row).max():.1e} (cl adalasso)"
+                + (f", {np.abs(cl_sink_row - cl_pk_row).max():.1e} (causal-learn+pk)" if cl_pk_row is not None else ""),
+                "reward_sink": f"{np.abs(sink_row - pk_row).max():.1e} (lingam+pk)" if pk_row is not None else "",
+            }
+            rows: dict[str, tuple[str, np.ndarray | None]] = {
+                name: (seconds_text(fits[name][0]), fits[name][1]) for name in ("causal-learn", "causal_learn")
+            }
+            rows["causal_learn_reward_sink"] = (f"{cl_sink_seconds:.4f}", cl_sink_row)
+            rows["cl adalasso"] = (f"{cl_lasso_seconds:.4f}", None)
+            rows["causal-learn+pk"] = (seconds_text(fits["causal-learn+pk"][0]), cl_pk_row)
+            rows["reward_sink"] = (f"{sink_seconds:.4f}", sink_row)
+            rows["direct_lingam"] = (seconds_text(free_seconds), free_row)
+            rows["lingam+pk"] = (seconds_text(pk_seconds), pk_row)
+            causal_learn_tables.append(causal_learn_table(env_id, data, usable, state_dim, rows, own, fits["causal-learn"][2]))
+    for table in causal_learn_tables:
+        print(f"\ncausal-learn's DirectLiNGAM (the authors' estimator) as the reference\n{table}")
     print(f"\nload average at the end: {load_average()}")
 
 

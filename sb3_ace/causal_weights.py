@@ -3,6 +3,7 @@ refits the weights from it on schedule (ACE paper, Algorithm 1)."""
 
 import logging
 import time
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch as th
@@ -10,8 +11,18 @@ from gymnasium import spaces
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.preprocessing import get_action_dim, is_image_space
 
-from sb3_ace.causal_discovery import CAUSAL_METHODS, estimate_causal_weights
+from sb3_ace.causal_discovery import (
+    CAUSAL_METHODS,
+    CausalDiscoveryError,
+    CausalMethod,
+    estimate_causal_weights,
+    weights_saturated,
+)
 from sb3_ace.policies import CausalActor
+from sb3_ace.schedule import crossed_multiple
+
+if TYPE_CHECKING:
+    from sb3_ace.ace import ACE
 
 logger = logging.getLogger(__name__)
 
@@ -36,14 +47,28 @@ def flatten_states(observations: np.ndarray | dict[str, np.ndarray], observation
 
 
 def check_causal_settings(
-    causal_sample_size: int, causal_interval: int, causal_method: str, n_variables: int | None = None
+    causal_sample_size: int | None = None,
+    causal_interval: int | None = None,
+    causal_method: str | None = None,
+    n_variables: int | None = None,
 ) -> None:
-    """Raise a ``ValueError`` naming the parameter if the causal step's settings cannot work."""
-    if causal_method not in CAUSAL_METHODS:
+    """
+    Raise a ``TypeError`` or ``ValueError`` naming the parameter if a setting of the causal step cannot work
+    (settings that are ``None`` are not checked).
+
+    :param causal_sample_size: ``N_c``
+    :param causal_interval: ``I``
+    :param causal_method: one of :data:`sb3_ace.causal_discovery.CAUSAL_METHODS`
+    :param n_variables: columns of the causal data: state and action dimensions, plus the reward
+    """
+    if causal_method is not None and causal_method not in CAUSAL_METHODS:
         raise ValueError(f"causal_method must be one of {CAUSAL_METHODS} (or None for no causal step), got {causal_method!r}")
-    if causal_interval <= 0:
+    for name, value in (("causal_sample_size", causal_sample_size), ("causal_interval", causal_interval)):
+        if value is not None and (not isinstance(value, int | np.integer) or isinstance(value, bool)):
+            raise TypeError(f"{name} must be an integer, got {value!r} ({type(value).__name__})")
+    if causal_interval is not None and causal_interval <= 0:
         raise ValueError(f"causal_interval must be a positive number of env steps, got {causal_interval}")
-    if causal_sample_size <= (n_variables or 1):
+    if causal_sample_size is not None and causal_sample_size <= (n_variables or 1):
         raise ValueError(
             f"causal_sample_size={causal_sample_size} transitions cannot fit a causal model over "
             f"{n_variables or 1} variables (states, actions and reward): it must be larger than that"
@@ -52,7 +77,7 @@ def check_causal_settings(
 
 class TransitionFIFO:
     """
-    The ``capacity`` most recent transitions as rows ``[s, a, r]`` (ACE's local buffer).
+    The ``capacity`` most recent transitions as rows ``[s, a, r]`` (the paper's local buffer), in a ring.
 
     :param capacity: number of transitions kept (``N_c``)
     :param state_dim: number of state columns
@@ -87,70 +112,100 @@ class CausalWeightCallback(BaseCallback):
     """
     Refit ACE's causal weights every ``causal_interval`` env steps from the ``causal_sample_size`` most recent
     transitions ``(s, a, r)``: the state the agent saw (Dict observations flattened, image parts left out), the action
-    as stored for learning and the reward. Every env of a vectorized env contributes. Before the first fit the
-    weights are 1 (SAC).
+    (as stored for learning, in [-1, 1], or in the env's own units with the model's ``action_units="env"``) and the
+    reward. Every env of a vectorized env contributes. Before the first fit the weights are 1 (SAC).
 
-    A fit on data that cannot support one (constant reward, constant actions, too few finite rows, a failed fit)
-    logs a warning and keeps the previous weights. Logged under ``causal/``: ``weight_i``, ``coefficient_i`` (the raw
-    action-to-reward effects), ``fit_seconds``, ``fits`` and ``failed_fits``.
+    The recent transitions live on the model (``model.recent_transitions``) and travel with its replay buffer
+    (``save_replay_buffer`` / ``load_replay_buffer``), so that a resumed run fits at the same steps, on the same
+    transitions, as one trained straight through. The fits done and failed are counted on the model too.
+
+    Every setting left ``None`` is read from the model (``model.causal_interval`` etc.) each time it is used: ACE's
+    own instance reads them all, so changing them on the model takes effect. Give a value to override the model's.
+
+    Data that cannot support a fit (constant reward, constant actions, too few finite rows:
+    :class:`~sb3_ace.CausalDiscoveryError`) logs a warning and keeps the previous weights; any other error is a bug and
+    propagates. Weights that saturate (some action dimension's entropy weighted nearly 0, typically rewards on a large
+    scale) log a warning once. Logged under ``causal/``: ``weight_min`` and ``weight_max``; ``weight_i`` and
+    ``coefficient_i`` per action dimension (to csv, json and tensorboard only: one stdout row per dimension would
+    fill the table on many-dimensional tasks); ``fit_seconds``, ``fits`` and ``failed_fits``.
 
     :class:`~sb3_ace.ACE` adds one by itself; pass your own in ``callback=`` to replace it.
 
     :param causal_sample_size: number of recent transitions the weights are fitted on (``N_c``)
     :param causal_interval: env steps between two fits (``I``)
-    :param causal_method: ``"reward_sink"`` or ``"direct_lingam"``, see :func:`sb3_ace.estimate_causal_weights`
+    :param causal_method: how the causal effects are estimated, see :func:`sb3_ace.estimate_causal_weights`
+    :param standardize_causal_effects: softmax over standardized effects (scale-free), see :class:`~sb3_ace.ACE`
     :param verbose: verbosity level: 0 no output, 1 a line per fit
     """
 
+    model: "ACE"
+
     def __init__(
         self,
-        causal_sample_size: int = 10_000,
-        causal_interval: int = 10_000,
-        causal_method: str = "reward_sink",
+        causal_sample_size: int | None = None,
+        causal_interval: int | None = None,
+        causal_method: CausalMethod | None = None,
+        standardize_causal_effects: bool | None = None,
         verbose: int = 0,
     ) -> None:
         super().__init__(verbose)
-        check_causal_settings(causal_sample_size, causal_interval, causal_method)
-        self.causal_sample_size = causal_sample_size
-        self.causal_interval = causal_interval
-        self.causal_method = causal_method
-        self.transitions: TransitionFIFO | None = None
-        self.failed_fits = 0
+        self.own_settings = {
+            "causal_sample_size": causal_sample_size,
+            "causal_interval": causal_interval,
+            "causal_method": causal_method,
+            "standardize_causal_effects": standardize_causal_effects,
+        }
+        check_causal_settings(causal_sample_size, causal_interval, causal_method)  # those given; ACE checks the model's
+        self.warned_saturation = False
+
+    def setting(self, name: str) -> Any:
+        """The value of setting ``name``: this callback's own, else the model's."""
+        own = self.own_settings[name]
+        return getattr(self.model, name) if own is None else own
 
     def _init_callback(self) -> None:
-        from sb3_ace.ace import ACE  # the algorithm module imports this one
-
-        if not isinstance(self.model, ACE) or not isinstance(self.model.actor, CausalActor):
+        if not isinstance(getattr(self.model, "actor", None), CausalActor):
             raise TypeError(f"CausalWeightCallback needs an ACE model, got {type(self.model).__name__}")
+        if self.setting("causal_method") is None:
+            raise ValueError("CausalWeightCallback needs a causal_method: the model's is None (no causal step)")
         state_dim = causal_state_dim(self.model.observation_space)
         action_dim = get_action_dim(self.model.action_space)
-        check_causal_settings(self.causal_sample_size, self.causal_interval, self.causal_method, state_dim + action_dim + 1)
-        # Keep the recent transitions across successive learn() calls on the same model
-        if self.transitions is None or self.transitions.rows.shape != (self.causal_sample_size, state_dim + action_dim + 1):
-            self.transitions = TransitionFIFO(self.causal_sample_size, state_dim, action_dim)
+        sample_size = self.setting("causal_sample_size")
+        n_variables = state_dim + action_dim + 1
+        check_causal_settings(sample_size, self.setting("causal_interval"), self.setting("causal_method"), n_variables)
+        # Kept across successive learn() calls on the same model (and restored with its replay buffer)
+        transitions = self.model.recent_transitions
+        if transitions is None or transitions.rows.shape != (sample_size, n_variables):
+            self.model.recent_transitions = TransitionFIFO(sample_size, state_dim, action_dim)
 
     def _on_step(self) -> bool:
-        assert self.transitions is not None
+        transitions = self.model.recent_transitions
+        assert transitions is not None
         rewards = self.locals["rewards"]
         states = flatten_states(self.model._last_obs, self.model.observation_space)  # type: ignore[arg-type]
-        self.transitions.add(states, self.locals["buffer_actions"], rewards)
+        actions = self.locals["actions" if self.model.action_units == "env" else "buffer_actions"]
+        transitions.add(states, actions, rewards)
         steps_before = self.num_timesteps - len(rewards)
-        if self.num_timesteps // self.causal_interval > steps_before // self.causal_interval and self.transitions.full:
+        if crossed_multiple(steps_before, self.num_timesteps, self.setting("causal_interval")) and transitions.full:
             self.update_weights()
         return True
 
     def update_weights(self) -> None:
-        """Fit the causal weights on the stored transitions and hand them to the actor (or warn and keep them)."""
-        assert self.transitions is not None
+        """Fit the causal weights on the recent transitions and hand them to the actor (or warn and keep them)."""
+        transitions = self.model.recent_transitions
+        assert transitions is not None
         start = time.perf_counter()
         try:
-            weights, coefficients = estimate_causal_weights(*self.transitions.transitions(), method=self.causal_method)
-        except Exception as error:  # the causal step must never stop training
-            self.failed_fits += 1
+            weights, coefficients = estimate_causal_weights(
+                *transitions.transitions(),
+                method=self.setting("causal_method"),
+                standardize_effects=self.setting("standardize_causal_effects"),
+            )
+        except CausalDiscoveryError as error:  # the data cannot support a fit: keep the weights, train on
+            self.model.causal_failed_fits += 1
             logger.warning(
-                "ACE causal step at %d env steps skipped (%s: %s); keeping the causal weights %s",
+                "ACE causal step at %d env steps skipped (%s); keeping the causal weights %s",
                 self.num_timesteps,
-                type(error).__name__,
                 error,
                 np.array2string(self.model.causal_weights, precision=3),
             )
@@ -159,6 +214,17 @@ class CausalWeightCallback(BaseCallback):
         self.model.causal_coefficients = coefficients
         self.model.causal_fit_seconds = time.perf_counter() - start
         self.model.causal_fits += 1
+        if not self.warned_saturation and weights_saturated(weights):
+            self.warned_saturation = True
+            logger.warning(
+                "ACE causal weights saturated at %d env steps: %s from coefficients B[r, a] = %s. The entropy of the "
+                "action dimensions weighted near 0 is no longer regularized. w = dim(A) * softmax(B[r, a]) depends on "
+                "the reward's scale: normalize the reward (VecNormalize(norm_reward=True), or a reward scale "
+                "wrapper), or set standardize_causal_effects=True (scale-free weights). This warning is shown once.",
+                self.num_timesteps,
+                np.array2string(weights, precision=3),
+                np.array2string(coefficients, precision=3),
+            )
         self._record()
         if self.verbose >= 1:
             print(f"ACE causal weights at {self.num_timesteps} steps: {np.array2string(weights, precision=3)}")
@@ -168,9 +234,12 @@ class CausalWeightCallback(BaseCallback):
 
     def _record(self) -> None:
         """Record the current causal state, so that every log dump holds it."""
-        for i, (weight, coefficient) in enumerate(zip(self.model.causal_weights, self.model.causal_coefficients, strict=True)):
-            self.logger.record(f"causal/weight_{i}", weight)
-            self.logger.record(f"causal/coefficient_{i}", coefficient)
+        weights = self.model.causal_weights
+        for i, (weight, coefficient) in enumerate(zip(weights, self.model.causal_coefficients, strict=True)):
+            self.logger.record(f"causal/weight_{i}", weight, exclude=("stdout", "log"))
+            self.logger.record(f"causal/coefficient_{i}", coefficient, exclude=("stdout", "log"))
+        self.logger.record("causal/weight_min", weights.min())
+        self.logger.record("causal/weight_max", weights.max())
         self.logger.record("causal/fit_seconds", self.model.causal_fit_seconds)
         self.logger.record("causal/fits", self.model.causal_fits)
-        self.logger.record("causal/failed_fits", self.failed_fits)
+        self.logger.record("causal/failed_fits", self.model.causal_failed_fits)

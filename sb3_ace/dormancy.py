@@ -1,9 +1,9 @@
 """Gradient dormancy of the actor and ACE's dormancy-guided soft reset (ACE paper, section 4.3).
 
-The fresh parameters ``phi`` a reset moves towards are drawn by each ``nn.Linear``'s own ``reset_parameters()``: the
-initialisation SB3 gave the networks at construction (PyTorch's default, Kaiming-uniform weights and uniform
-biases), so that a reset pulls the networks back towards the distribution they started from. The authors draw
-``phi`` with orthogonal weights (gain 1) and zero biases instead, which their networks were not initialised with.
+The fresh parameters ``phi`` a reset moves towards are drawn, by default, the way the networks were initialised
+(the policy's ``linear_init``: PyTorch's default for SB3's SAC networks), so that a reset pulls them back towards the
+distribution they started from. ``reset_init="orthogonal"`` draws ``phi`` as the authors' code does (orthogonal
+weights, gain 1, zero biases), although their networks are initialised xavier-uniform.
 """
 
 import collections
@@ -11,17 +11,22 @@ import logging
 import math
 from collections.abc import Iterable
 from numbers import Real
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import numpy as np
 import torch as th
 from stable_baselines3.common.callbacks import BaseCallback
 from torch import nn
 
-from sb3_ace.policies import CausalActor
+from sb3_ace.policies import CausalActor, LinearInit, check_linear_init, init_linear
+
+if TYPE_CHECKING:
+    from sb3_ace.ace import ACE
 
 logger = logging.getLogger(__name__)
 
-RESET_MODES = ("reset", "causal_reset")
+ResetMode = Literal["reset", "causal_reset"]
+RESET_MODES: tuple[ResetMode, ...] = get_args(ResetMode)
 
 
 def _is_int(value: object) -> bool:
@@ -33,43 +38,52 @@ def _is_real(value: object) -> bool:
 
 
 def check_reset_settings(
-    reset_mode: str,
-    reset_interval: int,
-    reset_start: int,
-    dormant_threshold: float,
-    reset_retention_bounds: tuple[float, float],
+    reset_mode: str | None = None,
+    reset_interval: int | None = None,
+    reset_start: int | None = None,
+    dormant_threshold: float | None = None,
+    reset_retention_bounds: tuple[float, float] | None = None,
+    reset_init: LinearInit | None = None,
 ) -> None:
     """
-    Raise a ``TypeError`` or ``ValueError`` naming the parameter if the soft reset's settings cannot work.
+    Raise a ``TypeError`` or ``ValueError`` naming the parameter if a soft reset's setting cannot work (settings
+    that are ``None`` are not checked).
 
     :param reset_mode: ``"reset"`` or ``"causal_reset"``
     :param reset_interval: gradient updates between two resets (``R``)
-    :param reset_start: gradient updates before the first reset may happen
+    :param reset_start: the update index after which resets may happen
     :param dormant_threshold: dormancy threshold ``tau``
     :param reset_retention_bounds: ``(low, high)`` bounds of the retention ``lam``
+    :param reset_init: how the fresh copy is drawn, ``None`` for the policy's own ``linear_init``
     """
-    if reset_mode not in RESET_MODES:
+    if reset_mode is not None and reset_mode not in RESET_MODES:
         raise ValueError(f"reset_mode must be one of {RESET_MODES} (or None for no reset), got {reset_mode!r}")
     for name, value in (("reset_interval", reset_interval), ("reset_start", reset_start)):
-        if not _is_int(value):
+        if value is not None and not _is_int(value):
             raise TypeError(f"{name} must be an integer number of gradient updates, got {value!r} ({type(value).__name__})")
-    if reset_interval <= 0:
+    if reset_interval is not None and reset_interval <= 0:
         raise ValueError(f"reset_interval must be a positive number of gradient updates, got {reset_interval}")
-    if reset_start < 0:
+    if reset_start is not None and reset_start < 0:
         raise ValueError(f"reset_start must be a non-negative number of gradient updates, got {reset_start}")
-    if not _is_real(dormant_threshold):
-        raise TypeError(f"dormant_threshold must be a number, got {dormant_threshold!r} ({type(dormant_threshold).__name__})")
-    if not 0.0 < dormant_threshold < 1.0:
-        raise ValueError(f"dormant_threshold must lie in (0, 1), got {dormant_threshold}")
-    if not (
-        isinstance(reset_retention_bounds, tuple | list)
-        and len(reset_retention_bounds) == 2
-        and all(_is_real(bound) for bound in reset_retention_bounds)
-    ):
-        raise TypeError(f"reset_retention_bounds must be a pair of numbers (low, high), got {reset_retention_bounds!r}")
-    low, high = reset_retention_bounds
-    if not 0.0 <= low <= high <= 1.0:
-        raise ValueError(f"reset_retention_bounds must satisfy 0 <= low <= high <= 1, got {reset_retention_bounds}")
+    if dormant_threshold is not None:
+        if not _is_real(dormant_threshold):
+            raise TypeError(
+                f"dormant_threshold must be a number, got {dormant_threshold!r} ({type(dormant_threshold).__name__})"
+            )
+        if not 0.0 < dormant_threshold < 1.0:
+            raise ValueError(f"dormant_threshold must lie in (0, 1), got {dormant_threshold}")
+    if reset_retention_bounds is not None:
+        if not (
+            isinstance(reset_retention_bounds, tuple | list)
+            and len(reset_retention_bounds) == 2
+            and all(_is_real(bound) for bound in reset_retention_bounds)
+        ):
+            raise TypeError(f"reset_retention_bounds must be a pair of numbers (low, high), got {reset_retention_bounds!r}")
+        low, high = reset_retention_bounds
+        if not 0.0 <= low <= high <= 1.0:
+            raise ValueError(f"reset_retention_bounds must satisfy 0 <= low <= high <= 1, got {reset_retention_bounds}")
+    if reset_init is not None:
+        check_linear_init(reset_init, "reset_init")
 
 
 def dormant_ratios(module: nn.Module, threshold: float) -> tuple[float | None, dict[str, float]]:
@@ -121,11 +135,10 @@ def causal_retention(causal_weights: np.ndarray, bounds: tuple[float, float]) ->
     return float(np.clip(1.5 - math.exp(-8.0 * delta), *bounds))
 
 
-def soft_reset(modules: Iterable[nn.Module], retention: float) -> None:
+def soft_reset(modules: Iterable[nn.Module], retention: float, init: LinearInit) -> None:
     """
     Interpolate every ``nn.Linear`` of ``modules`` towards a fresh initialisation, in place:
-    ``theta <- lam * theta + (1 - lam) * phi`` for weight and bias, where ``phi`` is drawn by the layer's own
-    ``reset_parameters()``.
+    ``theta <- lam * theta + (1 - lam) * phi`` for weight and bias, where ``phi`` is drawn with ``init``.
 
     The layers are visited module by module in ``named_modules()`` order, each drawing its ``phi`` from torch's
     global generator, so every module gets its own independent fresh copy. A layer shared by several modules (e.g. a
@@ -134,6 +147,7 @@ def soft_reset(modules: Iterable[nn.Module], retention: float) -> None:
 
     :param modules: the networks to reset, e.g. actor, critic and critic target
     :param retention: ``lam``, the weight of the old parameters
+    :param init: how ``phi`` is drawn (:data:`sb3_ace.policies.LinearInit`)
     """
     visited: set[nn.Module] = set()  # shared by the modules: a shared layer is reset once
     with th.no_grad():
@@ -142,7 +156,7 @@ def soft_reset(modules: Iterable[nn.Module], retention: float) -> None:
                 if not isinstance(layer, nn.Linear):
                     continue
                 theta = [param.clone() for param in layer.parameters(recurse=False)]
-                layer.reset_parameters()  # the layer now holds phi
+                init_linear(layer, init)  # the layer now holds phi
                 for param, old in zip(layer.parameters(recurse=False), theta, strict=True):
                     param.mul_(1.0 - retention).add_(old, alpha=retention)  # lam * theta + (1 - lam) * phi
 
@@ -151,8 +165,9 @@ class DormantResetCallback(BaseCallback):
     """
     Dormancy-guided soft reset of ACE's actor, critics and optimizers.
 
-    Once ``reset_start`` gradient updates are done, each time the update count passes a multiple of
-    ``reset_interval``, the callback:
+    After each gradient update of index ``u`` (0-based, over the whole run; ACE's ``train()`` calls
+    :meth:`after_update` right after the update), when ``u > reset_start`` and ``u`` is a multiple of
+    ``reset_interval`` (the authors' schedule), the callback:
 
     - sets the retention ``lam``: ``clip(1 - beta, low, high)`` from the actor's dormant ratio ``beta``
       (mode ``"reset"``, see :func:`dormant_ratios`) or ``clip(1.5 - exp(-8 * (max(w) - min(w))), low, high)``
@@ -162,10 +177,12 @@ class DormantResetCallback(BaseCallback):
     - resamples the gSDE exploration noise (with ``use_sde``) and counts the reset in ``model.num_resets``.
 
     The temperature and its optimizer, the replay buffer and the causal weights are left untouched. The dormancy is
-    measured on the gradients of the latest actor update, which the actor's parameters still hold when the callback
-    runs (at the start of the rollout that follows ``train()``, and at the end of training). Several multiples passed
-    in one ``train()`` call make one reset. The schedule depends on ``model._n_updates`` only, so a saved and reloaded
-    model resets at the same update counts as one trained straight through.
+    measured on the gradients of the latest actor update, which the actor's parameters still hold. The schedule
+    depends on the update index only, so a saved and reloaded model resets at the same updates as one trained
+    straight through.
+
+    Every setting left ``None`` is read from the model (``model.reset_interval`` etc.) each time it is used: ACE's
+    own instance reads them all, so changing them on the model takes effect. Give a value to override the model's.
 
     Logged under ``reset/``: ``dormant_ratio`` (``beta``, measured at every reset and every ``dormancy_interval``
     updates), ``dormant_ratio/<layer>`` per actor layer (to csv, json and tensorboard only: long layer names would
@@ -176,63 +193,75 @@ class DormantResetCallback(BaseCallback):
 
     :param reset_mode: ``"reset"`` (retention from the dormant ratio) or ``"causal_reset"`` (from the causal weights)
     :param reset_interval: gradient updates between two resets (``R``)
-    :param reset_start: gradient updates before the first reset may happen
+    :param reset_start: the update index after which resets may happen
     :param dormant_threshold: a neuron is gradient-dormant below this fraction of its layer's mean (``tau``)
     :param reset_retention_bounds: ``(low, high)`` bounds the retention ``lam`` is clipped to
+    :param reset_init: how the fresh copy ``phi`` is drawn (:data:`sb3_ace.policies.LinearInit`); the model's
+        ``reset_init``, whose ``None`` means the policy's own ``linear_init``
     :param dormancy_interval: gradient updates between two measurements of the dormant ratio for the logs
     :param verbose: verbosity level: 0 no output, 1 a line per reset
     """
 
+    model: "ACE"
+
     def __init__(
         self,
-        reset_mode: str = "reset",
-        reset_interval: int = 100_000,
-        reset_start: int = 5_000,
-        dormant_threshold: float = 0.05,
-        reset_retention_bounds: tuple[float, float] = (0.2, 0.9),
+        reset_mode: ResetMode | None = None,
+        reset_interval: int | None = None,
+        reset_start: int | None = None,
+        dormant_threshold: float | None = None,
+        reset_retention_bounds: tuple[float, float] | None = None,
+        reset_init: LinearInit | None = None,
         dormancy_interval: int = 1_000,
         verbose: int = 0,
     ) -> None:
         super().__init__(verbose)
-        check_reset_settings(reset_mode, reset_interval, reset_start, dormant_threshold, reset_retention_bounds)
         if not _is_int(dormancy_interval):
             raise TypeError(f"dormancy_interval must be an integer number of gradient updates, got {dormancy_interval!r}")
         if dormancy_interval <= 0:
             raise ValueError(f"dormancy_interval must be a positive number of gradient updates, got {dormancy_interval}")
-        self.reset_mode = reset_mode
-        self.reset_interval = reset_interval
-        self.reset_start = reset_start
-        self.dormant_threshold = dormant_threshold
-        self.reset_retention_bounds = reset_retention_bounds
+        self.own_settings = {
+            "reset_mode": reset_mode,
+            "reset_interval": reset_interval,
+            "reset_start": reset_start,
+            "dormant_threshold": dormant_threshold,
+            "reset_retention_bounds": reset_retention_bounds,
+            "reset_init": reset_init,
+        }
+        check_reset_settings(**self.own_settings)  # those given; the model's are checked by ACE
         self.dormancy_interval = dormancy_interval
-        self.last_n_updates = 0
         self.dormant_ratio: float | None = None
         self.layer_dormant_ratios: dict[str, float] = {}
         self.retention: float | None = None
 
-    def _init_callback(self) -> None:
-        from sb3_ace.ace import ACE  # the algorithm module imports this one
+    def setting(self, name: str) -> Any:
+        """The value of setting ``name``: this callback's own, else the model's."""
+        own = self.own_settings[name]
+        return getattr(self.model, name) if own is None else own
 
-        if not isinstance(self.model, ACE) or not isinstance(self.model.actor, CausalActor):
+    def _init_callback(self) -> None:
+        if not isinstance(getattr(self.model, "actor", None), CausalActor):
             raise TypeError(f"DormantResetCallback needs an ACE model, got {type(self.model).__name__}")
-        self.last_n_updates = self.model._n_updates
+        if self.setting("reset_mode") is None:
+            raise ValueError("DormantResetCallback needs a reset_mode: the model's is None (no reset) and none was given")
+        check_reset_settings(**{name: self.setting(name) for name in self.own_settings})
+        self.model.dormant_reset = self  # ACE's train() calls after_update() after each gradient update
+
+    def _on_training_end(self) -> None:
+        self.model.dormant_reset = None
 
     def _on_step(self) -> bool:
         return True
 
-    def _on_rollout_start(self) -> None:
-        self._after_updates()
+    def after_update(self, update: int) -> None:
+        """
+        Measure the dormancy and softly reset on schedule, right after gradient update ``update``.
 
-    def _on_training_end(self) -> None:
-        self._after_updates()
-
-    def _after_updates(self) -> None:
-        """Measure the dormancy and reset if the update count passed a multiple of the intervals since last time."""
-        n_updates, last_n_updates = self.model._n_updates, self.last_n_updates
-        self.last_n_updates = n_updates
-        if n_updates // self.dormancy_interval > last_n_updates // self.dormancy_interval:
+        :param update: the 0-based index of the update just done, counted over the whole run
+        """
+        if update % self.dormancy_interval == 0:
             self.measure_dormancy()
-        if n_updates >= self.reset_start and n_updates // self.reset_interval > last_n_updates // self.reset_interval:
+        if update > self.setting("reset_start") and update % self.setting("reset_interval") == 0:
             self.reset_networks()
 
     def measure_dormancy(self) -> float | None:
@@ -241,7 +270,7 @@ class DormantResetCallback(BaseCallback):
 
         :return: the dormant ratio ``beta``, ``None`` if the actor has no gradients yet
         """
-        self.dormant_ratio, self.layer_dormant_ratios = dormant_ratios(self.model.actor, self.dormant_threshold)
+        self.dormant_ratio, self.layer_dormant_ratios = dormant_ratios(self.model.actor, self.setting("dormant_threshold"))
         return self.dormant_ratio
 
     def reset_networks(self) -> float | None:
@@ -252,15 +281,17 @@ class DormantResetCallback(BaseCallback):
             gradients to measure the dormancy on)
         """
         beta = self.measure_dormancy()
-        if self.reset_mode == "causal_reset":
-            lam = causal_retention(self.model.causal_weights, self.reset_retention_bounds)
+        bounds = self.setting("reset_retention_bounds")
+        if self.setting("reset_mode") == "causal_reset":
+            lam = causal_retention(self.model.causal_weights, bounds)
         elif beta is not None:
-            lam = dormancy_retention(beta, self.reset_retention_bounds)
+            lam = dormancy_retention(beta, bounds)
         else:
             logger.warning("ACE soft reset at %d updates skipped: the actor has no gradients", self.model._n_updates)
             return None
         policy = self.model.policy
-        soft_reset((policy.actor, policy.critic, policy.critic_target), lam)
+        init = self.setting("reset_init") or policy.linear_init
+        soft_reset((policy.actor, policy.critic, policy.critic_target), lam, init)
         for optimizer in (policy.actor.optimizer, policy.critic.optimizer):
             optimizer.state = collections.defaultdict(dict)  # Adam moments and step counts
         if self.model.use_sde:

@@ -19,7 +19,12 @@ from rl_zoo3.utils import ALGOS
 from sb3_ace.ace import ACE
 
 HYPERPARAMS_FILE = Path(__file__).parent / "hyperparams" / "ace.yml"
-"""ACE's hyperparameters for rl-zoo3 (pass it as ``--conf-file`` to an rl-zoo3 train script of your own)."""
+"""ACE's hyperparameters for rl-zoo3, the authors' configuration (pass it as ``--conf-file`` to an rl-zoo3 train script
+of your own)."""
+SAC_SIZED_HYPERPARAMS_FILE = Path(__file__).parent / "hyperparams" / "ace_sac.yml"
+"""ACE's SAC-sized hyperparameters for rl-zoo3: rl-zoo3's SAC settings plus ACE's schedule, for CPUs."""
+HYPERPARAMS_FAMILIES = {"paper": HYPERPARAMS_FILE, "sac": SAC_SIZED_HYPERPARAMS_FILE}
+"""The hyperparameter files ``python -m sb3_ace.train --hyperparams-family`` chooses from."""
 
 
 def sample_ace_params(trial: optuna.Trial, n_actions: int, n_envs: int, additional_args: dict[str, Any]) -> dict[str, Any]:

@@ -15,50 +15,10 @@ from stable_baselines3.common.envs import BitFlippingEnv, FakeImageEnv
 from stable_baselines3.common.logger import configure
 from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 
-from sb3_ace import ACE, CausalWeightCallback, estimate_causal_weights
+from sb3_ace import ACE, CausalDiscoveryError, CausalWeightCallback, estimate_causal_weights
 from sb3_ace.causal_weights import flatten_states
 from sb3_ace.policies import ACEPolicy, CausalActor, causal_log_prob
-
-SMALL = dict(learning_starts=50, batch_size=32, policy_kwargs=dict(net_arch=[16, 16]), seed=0)
-NO_CAUSAL_FIT = dict(causal_interval=10**9, reset_mode=None)
-
-
-class LinearRewardEnv(gym.Env):
-    """Reward linear in the action plus uniform noise: r = effects . a + 0.1 * s_0 + noise (a LiNGAM).
-
-    The first observation dimension counts this env's steps, so tests can tell which transitions a buffer holds.
-    """
-
-    def __init__(self, effects: tuple[float, ...] = (2.0, 0.0, -1.0), constant_reward: bool = False, padded: int = 0):
-        self.effects = np.array(effects)
-        self.constant_reward = constant_reward
-        self.observation_space = spaces.Box(-np.inf, np.inf, (3 + padded,), np.float32)
-        self.action_space = spaces.Box(-1, 1, (len(effects),), np.float32)
-        self.steps = 0
-        self.padded = padded
-
-    def _obs(self) -> np.ndarray:
-        noise = self.np_random.uniform(-1, 1, 2)
-        return np.concatenate([[self.steps], noise, np.zeros(self.padded)]).astype(np.float32)
-
-    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict]:
-        super().reset(seed=seed)
-        self.episode_steps = 0
-        self.state = self._obs()
-        return self.state, {}
-
-    def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict]:
-        reward = 1.0 if self.constant_reward else self.effects @ action + 0.1 * self.state[1]
-        reward += 0.0 if self.constant_reward else 0.1 * self.np_random.uniform(-1, 1)
-        self.steps += 1
-        self.episode_steps += 1
-        self.state = self._obs()
-        return self.state, float(reward), False, self.episode_steps >= 50, {}
-
-
-def params_equal(model_a: SAC, model_b: SAC) -> bool:
-    state_a, state_b = model_a.policy.state_dict(), model_b.policy.state_dict()
-    return all(th.equal(state_a[name], state_b[name]) for name in state_b)
+from tests.helpers import NO_CAUSAL_FIT, SMALL, LinearRewardEnv, params_equal
 
 
 def test_ace_is_a_sac_with_causal_actor():
@@ -127,7 +87,7 @@ def test_weights_follow_the_reward_effects():
     assert weights.sum() == pytest.approx(3.0)
     np.testing.assert_allclose(model.causal_coefficients, [2.0, 0.0, -1.0], atol=0.05)
     # They are exactly the estimate on the callback's transitions
-    expected, _ = estimate_causal_weights(*model.causal_weight_callback.transitions.transitions())
+    expected, _ = estimate_causal_weights(*model.recent_transitions.transitions())
     np.testing.assert_allclose(weights, expected, rtol=1e-6)
 
 
@@ -137,7 +97,7 @@ def test_weights_fitted_on_schedule_from_recent_transitions_only(n_envs):
     model = ACE("MlpPolicy", env, causal_sample_size=200, causal_interval=300, **SMALL)
     model.learn(1000)
     assert model.causal_fits == 3  # at 300, 600 and 900 steps: every env step of every env counts
-    states, _, _ = model.causal_weight_callback.transitions.transitions()
+    states, _, _ = model.recent_transitions.transitions()
     steps_seen = np.sort(states[:, 0])  # each env's own step counter
     per_env = 1000 // n_envs
     expected = np.sort(np.tile(np.arange(per_env - 200 // n_envs, per_env), n_envs))
@@ -223,7 +183,7 @@ def test_constant_reward_warns_and_keeps_unit_weights(caplog):
     with caplog.at_level(logging.WARNING, logger="sb3_ace"):
         model.learn(300)
     assert "reward is constant" in caplog.text
-    assert model.causal_fits == 0 and model.causal_weight_callback.failed_fits == 3
+    assert model.causal_fits == 0 and model.causal_failed_fits == 3
     np.testing.assert_array_equal(model.causal_weights, np.ones(3))
     assert all(th.isfinite(p).all() for p in model.policy.parameters())
 
@@ -234,28 +194,42 @@ def test_padded_state_columns_are_left_out():
     assert np.argmax(model.causal_weights) == 0
 
 
-def test_failing_fit_keeps_previous_weights(caplog, monkeypatch):
+def test_fit_the_data_cannot_support_keeps_previous_weights(caplog, monkeypatch):
     model = ACE("MlpPolicy", LinearRewardEnv(), causal_sample_size=100, causal_interval=100, **SMALL).learn(100)
     fitted = model.causal_weights
     assert model.causal_fits == 1
 
-    def broken_fit(*args, **kwargs):
-        raise np.linalg.LinAlgError("SVD did not converge")
+    def degenerate_fit(*args, **kwargs):
+        raise CausalDiscoveryError("the reward is an exact linear function of the other columns")
 
-    monkeypatch.setattr("sb3_ace.causal_weights.estimate_causal_weights", broken_fit)
+    monkeypatch.setattr("sb3_ace.causal_weights.estimate_causal_weights", degenerate_fit)
     with caplog.at_level(logging.WARNING, logger="sb3_ace"):
         model.learn(200, reset_num_timesteps=False)
-    assert "SVD did not converge" in caplog.text
+    assert "exact linear function" in caplog.text
     np.testing.assert_array_equal(model.causal_weights, fitted)
-    assert model.causal_fits == 1
+    assert model.causal_fits == 1 and model.causal_failed_fits == 2
+
+
+def test_a_bug_in_the_causal_step_propagates(monkeypatch):
+    model = ACE("MlpPolicy", LinearRewardEnv(), causal_sample_size=100, causal_interval=100, **SMALL)
+
+    def buggy_fit(*args, **kwargs):
+        raise IndexError("index 3 is out of bounds for axis 1 with size 3")
+
+    monkeypatch.setattr("sb3_ace.causal_weights.estimate_causal_weights", buggy_fit)
+    with pytest.raises(IndexError, match="out of bounds"):
+        model.learn(100)
+    assert model.causal_failed_fits == 0
 
 
 def test_non_finite_transitions_are_dropped():
     model = ACE("MlpPolicy", LinearRewardEnv(), causal_sample_size=100, causal_interval=100, **SMALL).learn(100)
-    transitions = model.causal_weight_callback.transitions
+    transitions = model.recent_transitions
     transitions.rows[::10, 1] = np.nan
     transitions.rows[5::10, -1] = np.inf
-    model.causal_weight_callback.update_weights()
+    callback = CausalWeightCallback()
+    callback.init_callback(model)
+    callback.update_weights()
     assert model.causal_fits == 2
     assert np.isfinite(model.causal_weights).all() and np.argmax(model.causal_weights) == 0
 
@@ -286,7 +260,6 @@ def test_user_callbacks_run_and_own_causal_callback_replaces_the_default(tmp_pat
     model = ACE("MlpPolicy", LinearRewardEnv(), causal_sample_size=100, causal_interval=100, **SMALL)
     model.learn(200, callback=CallbackList([checkpoint, own]))
     assert model.causal_fits == 3  # at 100, 150 and 200 steps: the user's callback, not ACE's default
-    assert model.causal_weight_callback.transitions is None
     assert len(list(tmp_path.glob("*.zip"))) == 2
 
 
@@ -308,10 +281,9 @@ def image_env() -> gym.Env:
 
 def test_cnn_policy_leaves_pixels_out_of_causal_discovery(caplog):
     model = ACE("CnnPolicy", image_env(), buffer_size=500, causal_sample_size=60, causal_interval=60, **SMALL)
-    assert model.causal_weight_callback is not None
     with caplog.at_level(logging.WARNING, logger="sb3_ace"):
         model.learn(120)
-    assert model.causal_weight_callback.transitions.rows.shape == (60, 5 + 1)  # actions and reward only
+    assert model.recent_transitions.rows.shape == (60, 5 + 1)  # actions and reward only
     assert "reward is constant" in caplog.text  # FakeImageEnv's reward is always 0
 
 
@@ -327,7 +299,7 @@ def test_multi_input_policy_with_her():
         **SMALL,
     )
     model.learn(200)
-    states, actions, _ = model.causal_weight_callback.transitions.transitions()
+    states, actions, _ = model.recent_transitions.transitions()
     assert states.shape == (60, 12) and actions.shape == (60, 4)  # three 4-bit Dict entries, flattened
     assert np.isfinite(model.causal_weights).all()
 
@@ -360,7 +332,7 @@ def test_vec_normalize_save_load(tmp_path):
     env = VecNormalize(DummyVecEnv([LinearRewardEnv]), gamma=0.99)
     model = ACE("MlpPolicy", env, causal_sample_size=100, causal_interval=100, **SMALL).learn(200)
     # The causal data is what the agent sees: normalized states
-    states, _, _ = model.causal_weight_callback.transitions.transitions()
+    states, _, _ = model.recent_transitions.transitions()
     assert np.abs(states[:, 0]).max() <= env.clip_obs
     model.save(tmp_path / "ace")
     env.save(str(tmp_path / "vecnormalize.pkl"))

@@ -26,6 +26,13 @@ TINY = dict(
 FAST_RESETS = dict(reset_interval=10, reset_start=0)
 
 
+def reset_callback(model: ACE) -> DormantResetCallback:
+    """A DormantResetCallback reading the model's settings, bound to it as learn() would bind it."""
+    callback = DormantResetCallback()
+    callback.init_callback(model)
+    return callback
+
+
 def tiny_ace(setting: str = "mlp", **kwargs) -> ACE:
     """A small ACE for one of the policy settings the reset must work with."""
     policy_kwargs = dict(net_arch=[16, 16])
@@ -111,9 +118,7 @@ def test_causal_reset_retention(weights, lam):
     # The same through a model, whose actor holds the weights (no update yet: no dormancy, which this mode ignores)
     model = tiny_ace("her", reset_mode="causal_reset")
     model.actor.causal_weights.copy_(th.tensor(weights))
-    callback = model.dormant_reset_callback
-    callback.init_callback(model)
-    assert callback.reset_networks() == pytest.approx(lam)
+    assert reset_callback(model).reset_networks() == pytest.approx(lam)
     assert model.num_resets == 1
     assert model.causal_weights == pytest.approx(weights)
 
@@ -127,7 +132,7 @@ def test_soft_reset_interpolates_towards_fresh_copies(setting):
     weight_object = model.actor.mu.weight
 
     th.manual_seed(123)
-    lam = model.dormant_reset_callback.reset_networks()
+    lam = reset_callback(model).reset_networks()
     assert lam == pytest.approx(lam_expected)
 
     # phi: the same draws, made on a copy: module by module, Linear by Linear, a shared layer once
@@ -175,7 +180,7 @@ def test_reset_clears_optimizers_and_keeps_the_rest(setting):
     buffer_pos = model.replay_buffer.pos
     exploration = model.actor.action_dist.exploration_mat.clone() if setting == "sde" else None
 
-    model.dormant_reset_callback.reset_networks()
+    reset_callback(model).reset_networks()
 
     assert len(model.actor.optimizer.state) == 0
     assert len(model.critic.optimizer.state) == 0
@@ -198,9 +203,7 @@ def test_reset_clears_optimizers_and_keeps_the_rest(setting):
 def test_reset_without_gradients_is_skipped():
     model = tiny_ace("mlp")
     before = copy.deepcopy(model.policy.state_dict())
-    callback = model.dormant_reset_callback
-    callback.init_callback(model)
-    assert callback.reset_networks() is None
+    assert reset_callback(model).reset_networks() is None
     assert model.num_resets == 0
     for name, value in model.policy.state_dict().items():
         assert th.equal(value, before[name])
@@ -211,7 +214,7 @@ def test_training_with_frequent_resets(setting):
     model = tiny_ace(setting, **FAST_RESETS)
     text = io.StringIO()
     model.set_logger(Logger(folder=None, output_formats=[HumanOutputFormat(text)]))
-    n_updates = 45  # resets at 10, 20, 30 and 40 updates
+    n_updates = 45  # resets after the updates of index 10, 20, 30 and 40
     model.learn(LEARNING_STARTS + n_updates)
     assert model._n_updates == n_updates
     assert model.num_resets == 4
@@ -236,7 +239,7 @@ def test_training_with_frequent_resets(setting):
 def test_user_callback_replaces_the_default_one(wrap):
     model = tiny_ace("mlp", **FAST_RESETS)
     model.learn(LEARNING_STARTS + 50, callback=wrap(DormantResetCallback(reset_interval=15, reset_start=0)))
-    assert model.num_resets == 3  # the user's 15, not also ACE's 10 (5 more)
+    assert model.num_resets == 3  # after updates 15, 30 and 45: the user's 15, not also ACE's 10 (4 more)
 
 
 def test_reset_schedule_survives_save_and_load(tmp_path, monkeypatch):
@@ -244,30 +247,30 @@ def test_reset_schedule_survives_save_and_load(tmp_path, monkeypatch):
     reset_networks = DormantResetCallback.reset_networks
 
     def recording_reset(self):
-        reset_at.append(self.model._n_updates)
+        reset_at.append(self.model._n_updates - 1)  # the index of the update just done
         return reset_networks(self)
 
     monkeypatch.setattr(DormantResetCallback, "reset_networks", recording_reset)
 
     tiny_ace("mlp", **FAST_RESETS).learn(LEARNING_STARTS + 50)
     straight = list(reset_at)
-    assert straight == [10, 20, 30, 40, 50]
+    assert straight == [10, 20, 30, 40]  # updates 0 to 49; the authors' rule: index > reset_start, multiple of R
 
     reset_at.clear()
     model = tiny_ace("mlp", **FAST_RESETS)
-    model.learn(LEARNING_STARTS + 30)  # the last update is a reset boundary
+    model.learn(LEARNING_STARTS + 31)  # the last update (index 30) is a reset
     model.save(tmp_path / "ace")
     loaded = ACE.load(tmp_path / "ace", env=model.get_env(), device="cpu")
     assert loaded.num_resets == 3
-    loaded.learn(20, reset_num_timesteps=False)
+    loaded.learn(19, reset_num_timesteps=False)
     assert reset_at == straight
-    assert loaded.num_resets == 5
+    assert loaded.num_resets == 4
 
 
 def test_no_reset_mode():
     model = tiny_ace("mlp", reset_mode=None, **FAST_RESETS)
-    assert model.dormant_reset_callback is None
     model.learn(LEARNING_STARTS + 30)
+    assert model.dormant_reset is None
     assert model.num_resets == 0
     assert not any(key.startswith("reset/") for key in model.logger.name_to_value)
 

@@ -14,20 +14,25 @@ import gymnasium as gym
 import optuna
 import pytest
 import rl_zoo3
+import torch as th
 import yaml
 from rl_zoo3 import enjoy, exp_manager, hyperparams_opt, record_video, train, utils
 from rl_zoo3.exp_manager import ExperimentManager
 from stable_baselines3.common.buffers import ReplayBuffer
+from stable_baselines3.sac import policies as sac_policies
+from torch import nn
 
 import sb3_ace
 from sb3_ace import ACE
 from sb3_ace.policies import CausalActor
 from sb3_ace.train import with_ace_hyperparams
-from sb3_ace.zoo import HYPERPARAMS_FILE, register, sample_ace_params
+from sb3_ace.zoo import HYPERPARAMS_FAMILIES, HYPERPARAMS_FILE, SAC_SIZED_HYPERPARAMS_FILE, register, sample_ace_params
 
 REPO_ROOT = Path(sb3_ace.__file__).parent.parent
 # Small enough for seconds of training; ACE's schedule scaled so that the causal step and the soft reset both run
 TINY_PARAMS = [
+    "--hyperparams-family",
+    "sac",
     "-params",
     "learning_starts:50",
     "batch_size:32",
@@ -38,7 +43,8 @@ TINY_PARAMS = [
     "reset_start:50",
 ]
 ACE_KNOBS = ("causal_interval", "causal_sample_size", "reset_interval", "reset_mode")
-HYPERPARAMS = yaml.safe_load(HYPERPARAMS_FILE.read_text())
+FAMILIES = {family: yaml.safe_load(path.read_text()) for family, path in HYPERPARAMS_FAMILIES.items()}
+SAC_SIZED = FAMILIES["sac"]
 
 
 def run_script(script: str, *args: str, cwd: Path) -> str:
@@ -94,17 +100,27 @@ def test_ace_hyperparams_file_is_the_default_for_ace_only(argv: list[str], adds_
     assert with_ace_hyperparams(argv) == expected
 
 
+def test_hyperparams_family_chooses_the_file() -> None:
+    argv = ["--algo", "ace", "--env", "Pendulum-v1", "--hyperparams-family", "sac", "-n", "10"]
+    assert with_ace_hyperparams(argv) == [*argv[:4], "-n", "10", "--conf-file", str(SAC_SIZED_HYPERPARAMS_FILE)]
+    assert with_ace_hyperparams(["--algo=ace", "--hyperparams-family=paper"]) == [
+        "--algo=ace",
+        "--conf-file",
+        str(HYPERPARAMS_FILE),
+    ]
+
+
 def test_train(trained_run: tuple[Path, str]) -> None:
     log_folder, output = trained_run
-    assert f"Loading hyperparameters from: {HYPERPARAMS_FILE}" in output
+    assert f"Loading hyperparameters from: {SAC_SIZED_HYPERPARAMS_FILE}" in output
     run_folder = log_folder / "ace" / "Pendulum-v1_1"
     for name in ("Pendulum-v1.zip", "replay_buffer.pkl", "best_model.zip", "evaluations.npz", "0.monitor.csv"):
         assert (run_folder / name).is_file(), name
     config = yaml.load((run_folder / "Pendulum-v1" / "config.yml").read_text(), Loader=yaml.UnsafeLoader)
-    assert config["causal_interval"] == 100 and config["reset_mode"] == HYPERPARAMS["Pendulum-v1"]["reset_mode"]
+    assert config["causal_interval"] == 100 and config["reset_mode"] == SAC_SIZED["Pendulum-v1"]["reset_mode"]
     model = ACE.load(run_folder / "Pendulum-v1.zip")
     assert model.num_timesteps == 300
-    # ACE's own callbacks ran beside rl-zoo3's: fits at 100, 200 and 300 steps, resets at 100 and 200 updates
+    # ACE's own callbacks ran beside rl-zoo3's: fits at 100, 200 and 300 steps, resets after updates 100 and 200
     assert model.causal_fits == 3
     assert model.num_resets == 2
 
@@ -151,7 +167,8 @@ def test_optimize_with_storage(tmp_path: Path) -> None:
             "train",
             *("--algo", "ace", "--env", "Pendulum-v1", "-n", "150", "--seed", seed, "-f", str(tmp_path)),
             *("-optimize", "--n-trials", "1", "--n-evaluations", "1", "--eval-episodes", "1", "--sampler", "random"),
-            *("--storage", storage, "--study-name", "ace-test", "--no-optim-plots", "-params", "learning_starts:100"),
+            *("--storage", storage, "--study-name", "ace-test", "--no-optim-plots", "--hyperparams-family", "sac"),
+            *("-params", "learning_starts:100"),
             cwd=tmp_path,
         )
     trials = optuna.load_study(study_name="ace-test", storage=storage).trials
@@ -159,14 +176,16 @@ def test_optimize_with_storage(tmp_path: Path) -> None:
     assert all(trial.state == optuna.trial.TrialState.COMPLETE for trial in trials)
     assert all(set(ACE_KNOBS) <= set(trial.params) for trial in trials)
     assert list((tmp_path / "ace").glob("report_Pendulum-v1_*.csv"))
+    register()
     # What --trial-id does with a trial: its parameters, converted back, are ACE's arguments
     hyperparams = hyperparams_opt.HYPERPARAMS_CONVERTER["ace"](trials[1].params)
     model = ACE("MlpPolicy", "Pendulum-v1", **hyperparams)
     assert all(getattr(model, knob) == trials[1].params[knob] for knob in ACE_KNOBS)
 
 
-def test_hyperparams_file_is_shared_with_the_repository_top() -> None:
-    assert (REPO_ROOT / "hyperparams" / "ace.yml").resolve() == HYPERPARAMS_FILE.resolve()
+@pytest.mark.parametrize("path", HYPERPARAMS_FAMILIES.values())
+def test_hyperparams_files_are_shared_with_the_repository_top(path: Path) -> None:
+    assert (REPO_ROOT / "hyperparams" / path.name).resolve() == path.resolve()
 
 
 def _register_optional_envs() -> None:
@@ -176,24 +195,82 @@ def _register_optional_envs() -> None:
             importlib.import_module(package)
 
 
-@pytest.mark.parametrize("entry", list(HYPERPARAMS))
-def test_hyperparams_entry_builds_an_ace_model(entry: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def build_entry(family: str, entry: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ACE:
     """rl-zoo3 reads the entry (anchors, wrappers, policy_kwargs, env_kwargs) and builds ACE from it, untrained."""
     monkeypatch.chdir(tmp_path)  # MuJoCo writes its warnings (MUJOCO_LOG.TXT) to the working directory
     register()
     _register_optional_envs()
-    # `default` is what an env without an entry gets
-    env_id = "MountainCarContinuous-v0" if entry == "default" else entry
+    env_id = "MountainCarContinuous-v0" if entry == "default" else entry  # `default` is what other envs get
     if env_id not in gym.registry:
         pytest.skip(f"{env_id} is not installed")
-    manager = ExperimentManager(
-        argparse.Namespace(), "ace", env_id, str(tmp_path), eval_freq=-1, config=str(HYPERPARAMS_FILE), verbose=0
-    )
+    config = str(HYPERPARAMS_FAMILIES[family])
+    manager = ExperimentManager(argparse.Namespace(), "ace", env_id, str(tmp_path), eval_freq=-1, config=config, verbose=0)
     results = manager.setup_experiment()
     assert results is not None
     model = results[0]
     assert isinstance(model, ACE) and isinstance(model.actor, CausalActor)
-    for key in ("batch_size", "gamma", "learning_starts", "target_update_interval", *ACE_KNOBS):
-        if key in HYPERPARAMS[entry]:
-            assert getattr(model, key) == HYPERPARAMS[entry][key], key
+    return model
+
+
+@pytest.mark.parametrize("entry", list(SAC_SIZED))
+def test_sac_sized_entry_builds_an_ace_model(entry: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    model = build_entry("sac", entry, tmp_path, monkeypatch)
+    for key in ("batch_size", "gamma", "learning_starts", "policy_delay", *ACE_KNOBS):
+        if key in SAC_SIZED[entry]:
+            assert getattr(model, key) == SAC_SIZED[entry][key], key
+    assert model.policy_delay == 1 and model.action_units == "scaled" and model.policy.linear_init == "default"
+    model.get_env().close()
+
+
+# The authors' configuration, from their paper and code: what every entry of hyperparams/ace.yml must build
+AUTHORS = {
+    "learning_rate": 3e-4,
+    "batch_size": 512,
+    "buffer_size": 1_000_000,
+    "learning_starts": 512,  # updates once the buffer holds more than 512 transitions
+    "random_action_steps": 10_000,
+    "gamma": 0.99,
+    "tau": 0.005,
+    "gradient_steps": 1,
+    "policy_delay": 2,
+    "target_update_interval": 1,
+    "action_units": "env",
+    "causal_method": "causal_learn",
+    "causal_sample_size": 10_000,
+    "causal_interval": 10_000,
+    "reset_mode": "reset",
+    "reset_interval": 100_000,
+    "reset_start": 5_000,
+    "dormant_threshold": 0.05,
+    "reset_retention_bounds": [0.2, 0.9],
+    "reset_init": "orthogonal",
+}
+AUTHORS_HIDDEN_LAYERS = [(1024, nn.ELU), (1024, nn.ReLU), (1024, nn.ReLU)]
+
+
+def hidden_layers(mlp: nn.Sequential) -> list[tuple[int, type[nn.Module]]]:
+    """(width, activation) of each hidden layer of an MLP [Linear, activation, ..., (Linear)]."""
+    modules = list(mlp)
+    return [(layer.out_features, type(modules[i + 1])) for i, layer in enumerate(modules[:-1]) if isinstance(layer, nn.Linear)]
+
+
+@pytest.mark.parametrize("entry", list(FAMILIES["paper"]))
+def test_authors_entry_is_the_authors_configuration(entry: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    model = build_entry("paper", entry, tmp_path, monkeypatch)
+    built = {key: getattr(model, key) for key in AUTHORS}
+    built["learning_rate"] = model.lr_schedule(1.0)  # SB3 keeps the rate as a schedule
+    built["reset_retention_bounds"] = list(built["reset_retention_bounds"])
+    assert built == AUTHORS
+    assert model.lr_schedule(0.0) == AUTHORS["learning_rate"]  # constant
+    assert model.train_freq.frequency == 1 and model.train_freq.unit.value == "step"  # one update per env step
+    assert model.log_ent_coef is not None and model.log_ent_coef.item() == 0.0  # alpha learned, starting at 1
+    assert model.target_entropy == -model.action_space.shape[0]
+    # Networks: 3 x 1024, ELU then ReLU, ReLU, for the actor and each critic; xavier-uniform weights, zero biases
+    assert hidden_layers(model.actor.latent_pi) == AUTHORS_HIDDEN_LAYERS
+    assert all(hidden_layers(q_net) == AUTHORS_HIDDEN_LAYERS for q_net in model.critic.q_networks)
+    assert model.policy.linear_init == "xavier_uniform"
+    linear_layers = [m for net in (model.actor, model.critic) for m in net.modules() if isinstance(m, nn.Linear)]
+    assert all(th.count_nonzero(layer.bias) == 0 for layer in linear_layers)
+    # log-std clamped to [-20, 2], as SB3's SAC actor does
+    assert (sac_policies.LOG_STD_MIN, sac_policies.LOG_STD_MAX) == (-20, 2)
     model.get_env().close()

@@ -1,0 +1,34 @@
+"""Sphinx configuration of the sb3-ace documentation (MyST Markdown pages, API from the package's docstrings).
+
+Build: ``make doc`` (``sphinx-build -W --keep-going -b html docs build/docs/html``): every warning is an error.
+"""
+
+import sb3_ace
+
+project = "sb3-ace"
+author = "sb3-ace contributors"
+copyright = "2026, sb3-ace contributors"
+version = release = sb3_ace.__version__
+
+extensions = [
+    "myst_parser",
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "sphinx.ext.viewcode",
+]
+source_suffix = {".md": "markdown"}
+exclude_patterns = ["_build"]
+
+# MyST: GitHub-style anchors for the headings that pages link to as `page.md#heading`, and ::: fences for notes
+myst_heading_anchors = 3
+myst_enable_extensions = ["colon_fence"]
+
+# The docstrings are reST with `:param x:` fields; the type hints go into those fields, not into the signature
+autodoc_typehints = "description"
+autodoc_typehints_description_target = "documented"  # an undocumented parameter stays visible as missing
+autosummary_generate = False  # the Available Policies tables only; no stub pages
+autodoc_member_order = "bysource"
+
+html_theme = "alabaster"
+html_title = f"sb3-ace {release}"
+html_theme_options = {"description": "ACE for Stable-Baselines3", "fixed_sidebar": True}

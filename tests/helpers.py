@@ -1,0 +1,56 @@
+"""Small environments and settings the tests share."""
+
+import gymnasium as gym
+import numpy as np
+import torch as th
+from gymnasium import spaces
+from stable_baselines3 import SAC
+
+SMALL = dict(learning_starts=50, batch_size=32, policy_kwargs=dict(net_arch=[16, 16]), seed=0)
+NO_CAUSAL_FIT = dict(causal_interval=10**9, reset_mode=None)
+
+
+class LinearRewardEnv(gym.Env):
+    """Reward linear in the action (in the env's units) plus uniform noise: r = effects . a + 0.1 * s_1 + noise (a LiNGAM).
+
+    The first observation dimension counts this env's steps, so tests can tell which transitions a buffer holds.
+    """
+
+    def __init__(
+        self,
+        effects: tuple[float, ...] = (2.0, 0.0, -1.0),
+        constant_reward: bool = False,
+        padded: int = 0,
+        action_bound: float = 1.0,
+        episode_length: int = 50,
+    ):
+        self.effects = np.array(effects)
+        self.constant_reward = constant_reward
+        self.observation_space = spaces.Box(-np.inf, np.inf, (3 + padded,), np.float32)
+        self.action_space = spaces.Box(-action_bound, action_bound, (len(effects),), np.float32)
+        self.steps = 0
+        self.padded = padded
+        self.episode_length = episode_length
+
+    def _obs(self) -> np.ndarray:
+        noise = self.np_random.uniform(-1, 1, 2)
+        return np.concatenate([[self.steps], noise, np.zeros(self.padded)]).astype(np.float32)
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict]:
+        super().reset(seed=seed)
+        self.episode_steps = 0
+        self.state = self._obs()
+        return self.state, {}
+
+    def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict]:
+        reward = 1.0 if self.constant_reward else self.effects @ action + 0.1 * self.state[1]
+        reward += 0.0 if self.constant_reward else 0.1 * self.np_random.uniform(-1, 1)
+        self.steps += 1
+        self.episode_steps += 1
+        self.state = self._obs()
+        return self.state, float(reward), False, self.episode_steps >= self.episode_length, {}
+
+
+def params_equal(model_a: SAC, model_b: SAC) -> bool:
+    state_a, state_b = model_a.policy.state_dict(), model_b.policy.state_dict()
+    return all(th.equal(state_a[name], state_b[name]) for name in state_b)

@@ -1,0 +1,64 @@
+"""The release artifacts: the sdist and the wheel build, pass ``twine check``, and the wheel installs into a fresh
+virtual environment with its data files, its type marker and its commands."""
+
+import os
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE_FILES = ("sb3_ace/__init__.py", "sb3_ace/hyperparams/ace.yml", "sb3_ace/py.typed")
+COMMANDS = ("sb3-ace-train", "sb3-ace-enjoy", "sb3-ace-record-video")
+
+
+def run(*command: str | Path, cwd: Path) -> str:
+    """Run a command outside the checkout, without PYTHONPATH (so that nothing is imported from it), return stdout."""
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    result = subprocess.run([str(part) for part in command], capture_output=True, text=True, cwd=cwd, env=env)
+    assert result.returncode == 0, f"{command} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sdist and the wheel, built as pip builds them: in an isolated environment, the wheel from the sdist."""
+    out = tmp_path_factory.mktemp("dist")
+    run(sys.executable, "-m", "build", "--outdir", out, ROOT, cwd=out)
+    return out
+
+
+def test_sdist_and_wheel_pass_twine_check(dist):
+    sdists, wheels = sorted(dist.glob("sb3_ace-*.tar.gz")), sorted(dist.glob("sb3_ace-*.whl"))
+    assert len(sdists) == 1 and len(wheels) == 1
+    stdout = run(sys.executable, "-m", "twine", "check", "--strict", *sdists, *wheels, cwd=dist)
+    assert stdout.count("PASSED") == 2
+
+
+def test_sdist_holds_the_license_and_the_package_data(dist):
+    (sdist,) = dist.glob("sb3_ace-*.tar.gz")
+    with tarfile.open(sdist) as archive:
+        names = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
+    assert {"LICENSE", "README.md", "setup.cfg", "pyproject.toml", *PACKAGE_FILES} <= names
+
+
+def test_wheel_installs_into_a_fresh_venv_with_data_and_commands(dist, tmp_path):
+    (wheel,) = dist.glob("sb3_ace-*.whl")
+    venv = tmp_path / "venv"
+    # The dependencies (torch, SB3, rl-zoo3) come from this interpreter's site-packages; the package from the wheel
+    run(sys.executable, "-m", "venv", "--system-site-packages", venv, cwd=tmp_path)
+    python = venv / "bin" / "python"
+    run(python, "-m", "pip", "install", "--quiet", "--no-deps", "--force-reinstall", wheel, cwd=tmp_path)
+
+    code = "import sb3_ace; from pathlib import Path; print(sb3_ace.__version__); print(Path(sb3_ace.__file__).parent)"
+    version, package_dir = run(python, "-c", code, cwd=tmp_path).split()
+    assert Path(package_dir).is_relative_to(venv), f"sb3_ace was imported from {package_dir}, not from the venv"
+    assert wheel.name.startswith(f"sb3_ace-{version}-")
+    for name in PACKAGE_FILES:
+        assert (Path(package_dir).parent / name).is_file(), f"{name} is not in the installed package"
+
+    for command in COMMANDS:
+        assert (venv / "bin" / command).is_file(), f"{command} is not installed"
+    assert "--algo" in run(venv / "bin" / "sb3-ace-train", "--help", cwd=tmp_path)
