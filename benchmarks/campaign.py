@@ -102,6 +102,7 @@ class Campaign:
     tasks: tuple[Task, ...]
     variants: tuple[Variant, ...]
     hyperparams: dict[str, Any] = field(default_factory=dict, hash=False)
+    description: str = ""
 
     @classmethod
     def load(cls, path: Path) -> "Campaign":
@@ -129,6 +130,7 @@ class Campaign:
             ),
             variants=tuple(variants),
             hyperparams=dict(spec.get("hyperparams") or {}),
+            description=str(spec.get("description", "")).strip(),
         )
         if campaign.budget % campaign.eval_every:
             raise ValueError(f"{path}: evaluation.every={campaign.eval_every} must divide budget={campaign.budget}")

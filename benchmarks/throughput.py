@@ -1,11 +1,14 @@
-"""Throughput of ACE against SAC: env steps per second with identical settings, interleaved in one run.
+"""Throughput of ACE against SAC: env steps per second, models trained in turns in one run.
 
-    python benchmarks/throughput.py                                  # HalfCheetah-v5, about 10-15 min on 2 cores
-    python benchmarks/throughput.py --net-arch 1024 1024 1024 --batch-size 512   # the authors' networks
-    python benchmarks/throughput.py --methods reward_sink --repetitions 5 --out throughput.csv
+    python benchmarks/throughput.py                                  # SAC and ACE, HalfCheetah-v5: ~10-15 min on 2 cores
+    python benchmarks/throughput.py --configs SAC "ACE authors" --window 500 --repetitions 1   # the authors' setup
+    python benchmarks/throughput.py --configs SAC ACE "ACE causal_learn" --repetitions 5 --out throughput.csv
 
-Each repetition builds SAC and ACE with each causal method, all with the same seed, network, batch size and number
-of torch threads, and lets each take ``--learning-starts`` random steps (not timed). Then comes the measured
+The configurations (``--configs``): ``SAC``; ``ACE`` (the defaults: ``reward_sink`` estimator, ``policy_delay=1``);
+``ACE <method>`` for each causal method; and ``ACE authors``, the authors' configuration of ``hyperparams/ace.yml``
+(3 x 1024 networks, batch 512, policy delay 2, their estimator, ...). All but ``ACE authors`` use ``--net-arch`` and
+``--batch-size``. Each repetition builds every configuration with the same seed and number of torch threads, and
+lets each take ``--learning-starts`` random steps (not timed). Then comes the measured
 window: the models train in turns, ``--chunk`` env steps each (one gradient update per env step; the order
 rotates from one turn to the next), until each has trained ``--window`` steps, so that the load of other work on
 the machine falls on all of them alike. A model's steps/s is its window over the time its own turns took.
@@ -24,15 +27,21 @@ steps/s and of the ratio ACE / SAC (each ACE model against the SAC model of the 
 import argparse
 import sys
 import time
+from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import torch as th
+import yaml
 from stable_baselines3 import SAC
 from stable_baselines3.common.callbacks import BaseCallback
+from torch import nn
 
 from sb3_ace import ACE
 from sb3_ace.causal_discovery import CAUSAL_METHODS
+
+CONFIGS = ("SAC", "ACE", *(f"ACE {method}" for method in CAUSAL_METHODS), "ACE authors")
 
 
 class FitClock(BaseCallback):
@@ -57,31 +66,40 @@ class FitClock(BaseCallback):
         return True
 
 
-def build(causal_method: str | None, seed: int, args: argparse.Namespace) -> SAC:
-    """SAC (``causal_method`` None) or ACE with the scaled-down schedule, with the same settings otherwise."""
+def authors_settings() -> dict[str, Any]:
+    """The authors' configuration: the ``default`` entry of ``hyperparams/ace.yml``, as ACE's keyword arguments."""
+    entry = yaml.safe_load((resources.files("sb3_ace") / "hyperparams" / "ace.yml").read_text())["default"]
+    settings = {key: value for key, value in entry.items() if key not in ("n_timesteps", "policy")}
+    settings["policy_kwargs"] = eval(settings["policy_kwargs"], {"nn": nn})  # rl-zoo3 evaluates it the same way
+    return settings
+
+
+def build(config: str, seed: int, args: argparse.Namespace) -> SAC:
+    """The model of configuration ``config``, with the warm-up and ACE's scaled-down schedule of ``args``."""
+    schedule = {
+        "causal_sample_size": args.causal_sample_size,
+        "causal_interval": args.causal_interval,
+        "reset_interval": args.reset_interval,
+        "reset_start": args.reset_start,
+    }
+    if config == "ACE authors":
+        settings = {**authors_settings(), **schedule, "random_action_steps": args.learning_starts}
+        return ACE("MlpPolicy", args.env, **{**settings, "learning_starts": args.learning_starts, "seed": seed})
     settings = {
         "learning_starts": args.learning_starts,
         "batch_size": args.batch_size,
         "policy_kwargs": {"net_arch": args.net_arch},
         "seed": seed,
     }
-    if causal_method is None:
+    if config == "SAC":
         return SAC("MlpPolicy", args.env, **settings)
-    return ACE(
-        "MlpPolicy",
-        args.env,
-        causal_method=causal_method,
-        causal_sample_size=args.causal_sample_size,
-        causal_interval=args.causal_interval,
-        reset_interval=args.reset_interval,
-        reset_start=args.reset_start,
-        **settings,
-    )
+    method = config.removeprefix("ACE").strip() or "reward_sink"
+    return ACE("MlpPolicy", args.env, causal_method=method, **schedule, **settings)
 
 
-def measure_repetition(configs: list[tuple[str, str | None]], seed: int, args: argparse.Namespace) -> list[dict]:
+def measure_repetition(configs: list[str], seed: int, args: argparse.Namespace) -> list[dict]:
     """One repetition: every config's model, warmed up, then trained in turns over the window; one row per model."""
-    models = {algo: build(method, seed, args) for algo, method in configs}
+    models = {config: build(config, seed, args) for config in configs}
     clocks: dict[str, FitClock] = {}
     resets_before: dict[str, int] = {}
     for algo, model in models.items():
@@ -91,7 +109,7 @@ def measure_repetition(configs: list[tuple[str, str | None]], seed: int, args: a
     seconds = dict.fromkeys(models, 0.0)
     for turn in range(args.window // args.chunk):
         shift = turn % len(configs)
-        for algo, _ in configs[shift:] + configs[:shift]:
+        for algo in configs[shift:] + configs[:shift]:
             start = time.perf_counter()
             models[algo].learn(args.chunk, callback=clocks.get(algo), reset_num_timesteps=False)
             seconds[algo] += time.perf_counter() - start
@@ -111,9 +129,7 @@ def measure_repetition(configs: list[tuple[str, str | None]], seed: int, args: a
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--env", default="HalfCheetah-v5", help="Gymnasium id of a continuous-action task")
-    parser.add_argument(
-        "--methods", nargs="+", default=list(CAUSAL_METHODS), choices=CAUSAL_METHODS, help="ACE causal methods to measure"
-    )
+    parser.add_argument("--configs", nargs="+", default=["SAC", "ACE"], choices=CONFIGS, help="configurations to measure")
     parser.add_argument("--repetitions", type=int, default=3, help="repetitions, each with fresh models and its own seed")
     parser.add_argument("--learning-starts", type=int, default=1_000, help="random steps before learning (not timed)")
     parser.add_argument("--window", type=int, default=2_000, help="env steps timed per model after --learning-starts")
@@ -132,7 +148,9 @@ def main() -> None:
 
     th.set_num_threads(args.torch_threads)
     sys.stdout.reconfigure(line_buffering=True)  # each row as soon as it is measured, also into a file
-    configs: list[tuple[str, str | None]] = [("SAC", None)] + [(f"ACE {method}", method) for method in args.methods]
+    if "SAC" not in args.configs:
+        parser.error("--configs must include SAC: the ratios are against it")
+    configs = ["SAC", *(config for config in args.configs if config != "SAC")]
     print(
         f"{args.env}: net {args.net_arch}, batch {args.batch_size}, {args.torch_threads} torch thread(s), "
         f"{args.learning_starts} random steps then a timed window of {args.window} steps in turns of {args.chunk} "

@@ -64,7 +64,9 @@ def train(args: argparse.Namespace) -> ACE:
 def plot(progress: pd.DataFrame, env_id: str, path: Path) -> None:
     """Causal weights (top) and dormant ratio (bottom) against env steps, soft resets as dashed lines on both."""
     steps = progress["time/total_timesteps"]
-    weights = sorted((c for c in progress.columns if c.startswith("causal/weight_")), key=lambda c: int(c.rsplit("_", 1)[1]))
+    weights = sorted(
+        (c for c in progress.columns if c.removeprefix("causal/weight_").isdigit()), key=lambda c: int(c.rsplit("_", 1)[1])
+    )  # causal/weight_0, causal/weight_1, ... (not weight_min, weight_max)
     resets = steps[progress["reset/num_resets"].diff() > 0]
 
     fig, (ax_weights, ax_dormant) = plt.subplots(2, 1, sharex=True, figsize=(10, 6.5), height_ratios=(2, 1))

@@ -1,4 +1,4 @@
-"""Quickstart: ACE learns to hop (Hopper-v5) in about two minutes on 2 CPU cores.
+"""Quickstart: ACE learns to move Hopper-v5 forward in about two minutes on 2 CPU cores.
 
     python examples/quickstart.py                         # 8,000 steps
     python examples/quickstart.py --env Walker2d-v5 --timesteps 50000
@@ -33,7 +33,7 @@ from sb3_ace import ACE
 def quiet_mujoco_warnings(message: str) -> None:
     """
     Print MuJoCo's warnings as MuJoCo does, except the deprecation of ``settotalmass`` in Gymnasium's own model files
-    (HalfCheetah's): it is printed twice per run, and neither this script nor its user can act on it.
+    (HalfCheetah's): it comes with every such env the run creates, and neither this script nor its user can act on it.
     """
     if "settotalmass" not in message:
         print(f"WARNING: {message}", file=sys.stderr)
@@ -89,8 +89,8 @@ def main() -> None:
     schedule = PAPER_SCHEDULE if args.paper else scaled_schedule(timesteps)
 
     mujoco.set_mju_user_warning(quiet_mujoco_warnings)
-    # One torch thread: with other processes on the cores, two threads were 20 times slower on this project's
-    # 2-core machine (HalfCheetah-v5, SB3's default networks: 94 against 4.4 steps/s, see docs/quickstart.md)
+    # One torch thread: with other processes on the cores, two threads were 20 to 40 times slower on this project's
+    # 2-core machine (Hopper-v5, SB3's default networks: 94 against 3.9 steps/s; see docs/quickstart.md)
     th.set_num_threads(1)
 
     model = ACE("MlpPolicy", args.env, seed=args.seed, **schedule)

@@ -4,6 +4,7 @@ from sb3_ace.ace import ACE
 from sb3_ace.causal_discovery import CausalDiscoveryError, estimate_causal_weights
 from sb3_ace.causal_weights import CausalWeightCallback
 from sb3_ace.dormancy import DormantResetCallback
+from sb3_ace.finite_check import NonFiniteEnvDataError
 from sb3_ace.policies import CnnPolicy, MlpPolicy, MultiInputPolicy
 
 __version__ = "0.1.0"
@@ -16,5 +17,6 @@ __all__ = [
     "DormantResetCallback",
     "MlpPolicy",
     "MultiInputPolicy",
+    "NonFiniteEnvDataError",
     "estimate_causal_weights",
 ]

@@ -239,7 +239,7 @@ class ACE(SAC):
         self.reset_retention_bounds = reset_retention_bounds
         self.reset_init = reset_init
         # What the causal step found and did (saved with the model; the weights themselves live in the actor)
-        self.causal_coefficients: np.ndarray | None = None  # B[r, a]; zeros once the spaces are known
+        self.causal_coefficients = np.zeros(0)  # B[r, a]: zeros, one per action dimension, once the spaces are known
         self.causal_fit_seconds = 0.0
         self.causal_fits = 0
         self.causal_failed_fits = 0
@@ -274,7 +274,7 @@ class ACE(SAC):
                 self.reset_retention_bounds,
                 self.reset_init,
             )
-        if self.causal_coefficients is None:
+        if len(self.causal_coefficients) != get_action_dim(self.action_space):  # a new model, or one saved by SAC
             self.causal_coefficients = np.zeros(get_action_dim(self.action_space))
         super()._setup_model()
         if self.action_units == "env":

@@ -36,7 +36,7 @@ def _state_parts(observation_space: spaces.Space) -> list[tuple[str | None, spac
 
 def causal_state_dim(observation_space: spaces.Space) -> int:
     """Number of state columns the causal data has for this observation space (Dict parts flattened, images left out)."""
-    return sum(int(np.prod(space.shape)) for _, space in _state_parts(observation_space))
+    return sum(spaces.flatdim(space) for _, space in _state_parts(observation_space))
 
 
 def flatten_states(observations: np.ndarray | dict[str, np.ndarray], observation_space: spaces.Space) -> np.ndarray:
@@ -149,7 +149,7 @@ class CausalWeightCallback(BaseCallback):
         verbose: int = 0,
     ) -> None:
         super().__init__(verbose)
-        self.own_settings = {
+        self.own_settings: dict[str, Any] = {
             "causal_sample_size": causal_sample_size,
             "causal_interval": causal_interval,
             "causal_method": causal_method,

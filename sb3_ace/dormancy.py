@@ -220,7 +220,7 @@ class DormantResetCallback(BaseCallback):
             raise TypeError(f"dormancy_interval must be an integer number of gradient updates, got {dormancy_interval!r}")
         if dormancy_interval <= 0:
             raise ValueError(f"dormancy_interval must be a positive number of gradient updates, got {dormancy_interval}")
-        self.own_settings = {
+        self.own_settings: dict[str, Any] = {
             "reset_mode": reset_mode,
             "reset_interval": reset_interval,
             "reset_start": reset_start,

@@ -113,11 +113,13 @@ def causal_log_prob(
         SB3's [-1, 1] units
     :return: ``log pi_c(a|s)``, shape ``(batch,)``
     """
+    squash_correction: th.Tensor | None
     if isinstance(action_dist, StateDependentNoiseDistribution):
         bijector = action_dist.bijector
         gaussian_actions = bijector.inverse(actions) if bijector is not None else actions  # u
         squash_correction = bijector.log_prob_correction(gaussian_actions) if bijector is not None else None
     else:
+        assert action_dist.gaussian_actions is not None, "the actions must come from action_dist's last sample"
         gaussian_actions = action_dist.gaussian_actions  # u, kept by the distribution when sampling
         squash_correction = th.log(1 - actions**2 + action_dist.epsilon)  # log(1 - tanh(u)^2 + eps)
     if action_scale is not None:
@@ -145,8 +147,8 @@ class CausalActor(Actor):
     causal_weights: th.Tensor
     action_scale: th.Tensor | None
 
-    def __init__(self, *args: Any, activation_fn: Activations = nn.ReLU, **kwargs: Any) -> None:
-        super().__init__(*args, activation_fn=first_activation(activation_fn), **kwargs)
+    def __init__(self, activation_fn: Activations = nn.ReLU, **kwargs: Any) -> None:
+        super().__init__(activation_fn=first_activation(activation_fn), **kwargs)
         set_layer_activations(self.latent_pi, activation_fn)
         self.activation_fn = activation_fn  # type: ignore[assignment]  # saved as given, to re-create the actor
         self.register_buffer("causal_weights", th.ones(get_action_dim(self.action_space)))
@@ -154,7 +156,8 @@ class CausalActor(Actor):
 
     def action_log_prob(self, obs: PyTorchObs) -> tuple[th.Tensor, th.Tensor]:
         mean_actions, log_std, kwargs = self.get_action_dist_params(obs)
-        actions = self.action_dist.actions_from_params(mean_actions, log_std, **kwargs)
+        # kwargs holds gSDE's latent features (typed loosely by SB3, as in its own Actor.action_log_prob)
+        actions = self.action_dist.actions_from_params(mean_actions, log_std, **kwargs)  # type: ignore[arg-type]
         return actions, causal_log_prob(self.action_dist, actions, self.causal_weights, self.action_scale)
 
     def _load_from_state_dict(self, state_dict: dict[str, Any], prefix: str, *args: Any, **kwargs: Any) -> None:
@@ -169,8 +172,8 @@ class LayerwiseCritic(ContinuousCritic):
     Same parameters as :class:`stable_baselines3.common.policies.ContinuousCritic`.
     """
 
-    def __init__(self, *args: Any, activation_fn: Activations = nn.ReLU, **kwargs: Any) -> None:
-        super().__init__(*args, activation_fn=first_activation(activation_fn), **kwargs)
+    def __init__(self, activation_fn: Activations = nn.ReLU, **kwargs: Any) -> None:
+        super().__init__(activation_fn=first_activation(activation_fn), **kwargs)
         for q_net in self.q_networks:
             set_layer_activations(q_net, activation_fn)  # type: ignore[arg-type]
 

@@ -6,7 +6,6 @@ import sys
 from pathlib import Path
 
 import pandas as pd
-import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 # Same tiny schedule for both benchmarks: several causal fits and resets in a few hundred steps
@@ -49,55 +48,16 @@ def test_plot_causal_weights_logs_fits_and_resets_and_draws_them(tmp_path):
 
 def test_throughput_measures_every_config_with_fits_and_resets_in_the_window(tmp_path):
     args = ["--env", "Pendulum-v1", "--repetitions", "1", "--learning-starts", "100", "--window", "200", "--chunk", "50"]
-    args += [*TINY_ACE, *TINY_NETS]
+    args += ["--configs", "SAC", "ACE", "ACE direct_lingam", *TINY_ACE, *TINY_NETS]
     stdout = run_script("benchmarks/throughput.py", *args, "--out", str(tmp_path / "throughput.csv"), cwd=tmp_path)
     runs = pd.read_csv(tmp_path / "throughput.csv")
-    assert list(runs.algo) == ["SAC", "ACE reward_sink", "ACE direct_lingam"]
+    assert list(runs.algo) == ["SAC", "ACE", "ACE direct_lingam"]
     columns = ["repetition", "algo", "steps_per_s", "window_steps", "causal_fits", "seconds_per_fit", "resets"]
     assert list(runs.columns) == columns
     assert (runs.window_steps == 200).all()
     assert (runs.steps_per_s > 0).all()
     ace = runs[runs.algo != "SAC"]
     assert (ace.causal_fits == 2).all()  # at 200 and 300 steps; the fit at 100 steps is in the warm-up
-    assert (ace.resets == 2).all()  # at 100 and 200 updates
+    assert (ace.resets == 1).all()  # after update 100 (updates 0 to 199 in the window)
     assert "| ACE direct_lingam |" in stdout
     assert "ACE/SAC (median)" in stdout
-
-
-def test_learning_writes_evaluations_summary_and_curves_then_resumes(tmp_path):
-    pytest.importorskip("rliable")
-    pytest.importorskip("tabulate")  # pandas' to_markdown
-    out = tmp_path / "learning"
-    args = [
-        *["--tasks", "Pendulum-v1", "--seeds", "0", "1", "--budget", "300", "--eval-freq", "150", "--eval-episodes", "1"],
-        *["--learning-starts", "100", *TINY_ACE, *TINY_NETS, "--workers", "2", "--bootstrap-reps", "200", "--out", str(out)],
-    ]
-    stdout = run_script("benchmarks/learning.py", *args, cwd=tmp_path)
-    assert "0 of 4 runs already" in stdout
-
-    evaluations = pd.read_csv(out / "evaluations.csv")
-    assert list(evaluations.columns) == [
-        "algo",
-        "task",
-        "seed",
-        "timesteps",
-        "mean_return",
-        "std_return",
-        "causal_fits",
-        "num_resets",
-    ]
-    assert len(evaluations) == 2 * 2 * 2  # algorithms x seeds x evaluations
-    assert sorted(set(evaluations.timesteps)) == [150, 300]
-    final = evaluations[evaluations.timesteps == 300].set_index("algo")
-    assert (final.loc["ACE", "causal_fits"] >= 2).all() and (final.loc["SAC", "causal_fits"] == 0).all()
-    summary = (out / "summary.md").read_text()
-    assert "| Pendulum-v1 | SAC " in summary and "| Pendulum-v1 | ACE " in summary and "IQM 95% CI" in summary
-    assert (out / "learning_curves.png").read_bytes().startswith(b"\x89PNG")
-
-    run_files = sorted((out / "runs").glob("*.csv"))
-    assert len(run_files) == 4
-    written = {path: path.stat().st_mtime_ns for path in run_files}
-    stdout = run_script("benchmarks/learning.py", *args, cwd=tmp_path)
-    assert "4 of 4 runs already" in stdout and "training 0" in stdout
-    assert {path: path.stat().st_mtime_ns for path in run_files} == written
-    assert pd.read_csv(out / "evaluations.csv").equals(evaluations)

@@ -28,6 +28,12 @@ def test_ruff_clean():
     subprocess.run(["ruff", "format", "--check", str(ROOT)], check=True, cwd=ROOT)
 
 
+@pytest.mark.skipif(shutil.which("mypy") is None, reason="mypy is not installed")
+def test_mypy_clean():
+    """`make type`: the package type-checks (configuration in pyproject.toml)."""
+    subprocess.run(["mypy", "sb3_ace"], check=True, cwd=ROOT)
+
+
 def test_quickstart_learns_and_reports_weights_model_log_and_plot(tmp_path):
     pytest.importorskip("mujoco")
     args = ["--timesteps", "400", "--eval-episodes", "1", "--out", str(tmp_path / "run")]
