@@ -62,7 +62,9 @@ class ACE(SAC):
       (:class:`sb3_ace.DormantResetCallback`).
 
     :meth:`learn` adds both callbacks by itself, unless ``callback=`` already holds one of that class. With all
-    weights 1 (``causal_method=None``) and ``reset_mode=None``, ACE is SAC.
+    weights 1 (``causal_method=None``), ``reset_mode=None`` and ``policy_delay=1``, ACE is SAC, bit for bit. The
+    authors' configuration (their networks, update delay, warm-up, action units and estimator) is expressible with the
+    arguments below and shipped as ``sb3_ace/hyperparams/ace.yml``.
 
     :param policy: The policy model to use (MlpPolicy, CnnPolicy, MultiInputPolicy or an ``ACEPolicy`` subclass).
         SAC's policy classes are mapped to ACE's, so ``ACE.load`` takes a model saved by ``SAC``

@@ -130,14 +130,24 @@ def no_runtime_warning() -> Iterator[None]:
     assert not runtime_warnings
 
 
+# The two reward-sink estimators and their references: lingam's DirectLiNGAM and causal-learn's, each with the
+# reward-sink prior knowledge
+SINK_REFERENCES = {
+    "reward_sink": ("lingam", direct_lingam_sink_row),
+    "causal_learn_reward_sink": ("causal-learn", lambda data: causal_learn_reward_row(data, reward_sink=True)),
+}
+
+
+@pytest.mark.parametrize("method", list(SINK_REFERENCES))
 @pytest.mark.parametrize("noise", ["laplace", "uniform", "exponential"])
 @pytest.mark.parametrize("seed", [0, 1])
-def test_reward_sink_equals_direct_lingam_sink_row_on_synthetic_data(noise: str, seed: int) -> None:
+def test_reward_sink_methods_equal_their_reference_on_synthetic_data(method: CausalMethod, noise: str, seed: int) -> None:
+    library, reference = SINK_REFERENCES[method]
     states, actions, rewards = synthetic_transitions(noise=noise, seed=seed)
     data = np.column_stack([states, actions, rewards])
-    expected = direct_lingam_sink_row(data)
-    np.testing.assert_allclose(_adaptive_lasso_row(data, "lingam"), expected, rtol=0, atol=1e-6)
-    weights, coefficients = estimate_causal_weights(states, actions, rewards, method="reward_sink")
+    expected = reference(data)
+    np.testing.assert_allclose(_adaptive_lasso_row(data, library), expected, rtol=0, atol=1e-6)
+    weights, coefficients = estimate_causal_weights(states, actions, rewards, method=method)
     np.testing.assert_allclose(coefficients, expected[3:], rtol=0, atol=1e-6)
     np.testing.assert_allclose(weights, causal_weights_from_coefficients(expected[3:]), rtol=0, atol=1e-6)
 
@@ -197,18 +207,6 @@ def test_causal_learn_equals_causal_learn_direct_lingam_on_mujoco_transitions(en
     _, row = estimate_causal_weights(np.zeros((len(rewards), 0)), np.column_stack([states, actions]), rewards, "causal_learn")
     np.testing.assert_allclose(row, expected, rtol=0, atol=1e-6)
     assert np.any(row[:state_dim] != 0.0) and np.any(row[state_dim:] != 0.0)
-
-
-@pytest.mark.parametrize("noise", ["laplace", "uniform", "exponential"])
-@pytest.mark.parametrize("seed", [0, 1])
-def test_causal_learn_reward_sink_equals_causal_learn_sink_row_on_synthetic_data(noise: str, seed: int) -> None:
-    states, actions, rewards = synthetic_transitions(noise=noise, seed=seed)
-    data = np.column_stack([states, actions, rewards])
-    expected = causal_learn_reward_row(data, reward_sink=True)
-    np.testing.assert_allclose(_adaptive_lasso_row(data, "causal-learn"), expected, rtol=0, atol=1e-6)
-    weights, coefficients = estimate_causal_weights(states, actions, rewards, method="causal_learn_reward_sink")
-    np.testing.assert_allclose(coefficients, expected[3:], rtol=0, atol=1e-6)
-    np.testing.assert_allclose(weights, causal_weights_from_coefficients(expected[3:]), rtol=0, atol=1e-6)
 
 
 @pytest.mark.parametrize("env_id", ["InvertedDoublePendulum-v5", "Hopper-v5", "HalfCheetah-v5"])
