@@ -21,6 +21,14 @@ def run_script(script: str, *args: str, cwd: Path) -> str:
     return result.stdout
 
 
+def run_module(module: str, *args: str, cwd: Path) -> str:
+    """Run ``python -m module`` from the repository root (one torch thread) and return its stdout."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    result = subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True, cwd=cwd, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
+
+
 def test_swap_sac_for_ace_changes_one_line_and_runs(tmp_path):
     source = (ROOT / "examples" / "swap_sac_for_ace.py").read_text().splitlines()
     sac_line = next(line for line in source if line.lstrip().startswith("# model = SAC("))
@@ -61,3 +69,16 @@ def test_throughput_measures_every_config_with_fits_and_resets_in_the_window(tmp
     assert (ace.resets == 1).all()  # after update 100 (updates 0 to 199 in the window)
     assert "| ACE direct_lingam |" in stdout
     assert "ACE/SAC (median)" in stdout
+
+
+def test_soak_samples_memory_with_the_replay_buffer_taken_out(tmp_path):
+    args = ["--env", "Pendulum-v1", "--steps", "600", "--causal-interval", "100", "--reset-interval", "100"]
+    stdout = run_module("benchmarks.soak", *args, "--sample-every", "200", "--out", str(tmp_path), cwd=ROOT)
+    memory = pd.read_csv(tmp_path / "memory.csv")
+    assert list(memory.steps) == [0, 200, 400, 600]
+    assert (memory.replay_buffer_mib.diff().dropna() > 0).all()  # the buffer fills
+    assert (memory.other_mib == memory.rss_mib - memory.replay_buffer_mib).all()
+    assert (
+        memory.causal_fits.iloc[-1] == 6 and memory.resets.iloc[-1] == 4
+    )  # fits at 100, ..., 600; resets after updates 100, ..., 400
+    assert "warnings: 0" in stdout and (tmp_path / "summary.md").read_text() == stdout.rstrip("\n") + "\n"

@@ -10,7 +10,12 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGE_FILES = ("sb3_ace/__init__.py", "sb3_ace/hyperparams/ace.yml", "sb3_ace/py.typed")
+PACKAGE_FILES = (
+    "sb3_ace/__init__.py",
+    "sb3_ace/hyperparams/ace.yml",
+    "sb3_ace/hyperparams/ace_sac.yml",
+    "sb3_ace/py.typed",
+)
 COMMANDS = ("sb3-ace-train", "sb3-ace-enjoy", "sb3-ace-record-video")
 
 
