@@ -214,7 +214,13 @@ def report(campaign: Campaign, campaign_file: Path, results_folder: Path, docs: 
             lines += ["No finished run yet."]
             continue
         lines += [task_table(task_seeds, variants, reps).fillna("").to_markdown(index=False), ""]
-        lines += ["Reading (final return):", "", *reading(task_seeds, variants, reps), ""]
+        lines += ["Reading (final return):", "", *reading(task_seeds, variants, reps)]
+        if task_seeds.groupby("variant").size().min() < 10:
+            lines += [
+                '- With fewer than 10 seeds per variant the intervals are wide: read "no difference detected" as '
+                '"not enough runs yet", not as "no difference".'
+            ]
+        lines += [""]
         authors = AUTHORS_REPORTED.get((task, campaign.budget))
         if authors:
             lines += [f"The authors report (read off their curves) at this budget: {authors}.", ""]
@@ -235,7 +241,8 @@ def report(campaign: Campaign, campaign_file: Path, results_folder: Path, docs: 
             "## Missing runs",
             "",
             f"{len(missing)} runs, about {len(missing) * per_run_hours:.1f} core-hours at the median measured "
-            f"{per_run_hours * 60:.0f} min per run on one core:",
+            f"{per_run_hours * 60:.0f} min of wall time per run (one single-threaded worker per run, on cores shared "
+            "with other work: an upper bound):",
             "",
             *(f"- {name}: {count}" for name, count in counts.items()),
             "",
