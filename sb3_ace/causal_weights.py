@@ -3,7 +3,7 @@ refits the weights from it on schedule (ACE paper, Algorithm 1)."""
 
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import torch as th
@@ -39,11 +39,22 @@ def causal_state_dim(observation_space: spaces.Space) -> int:
     return sum(spaces.flatdim(space) for _, space in _state_parts(observation_space))
 
 
+def _flatten_part(part: np.ndarray, space: spaces.Space, n_envs: int) -> np.ndarray:
+    """One observation part of every env as ``(n_envs, flatdim)`` rows: Discrete and MultiDiscrete one-hot encoded
+    (gymnasium's ``flatten``, as SB3's preprocessing shows them to the networks), any other space reshaped."""
+    if isinstance(space, spaces.Discrete | spaces.MultiDiscrete):
+        return np.stack([cast(np.ndarray, spaces.flatten(space, value)) for value in part])  # one value per env
+    return part.reshape(n_envs, -1)
+
+
 def flatten_states(observations: np.ndarray | dict[str, np.ndarray], observation_space: spaces.Space) -> np.ndarray:
     """Observations of a vectorized env, shape ``(n_envs, ...)``, as causal state rows ``(n_envs, state_dim)``."""
-    parts = [np.asarray(observations if key is None else observations[key]) for key, _ in _state_parts(observation_space)]
     n_envs = len(next(iter(observations.values())) if isinstance(observations, dict) else observations)
-    return np.concatenate([part.reshape(n_envs, -1) for part in parts], axis=1) if parts else np.zeros((n_envs, 0))
+    parts = [
+        _flatten_part(np.asarray(observations if key is None else observations[key]), space, n_envs)
+        for key, space in _state_parts(observation_space)
+    ]
+    return np.concatenate(parts, axis=1) if parts else np.zeros((n_envs, 0))
 
 
 def check_causal_settings(

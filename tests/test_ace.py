@@ -311,6 +311,33 @@ def test_flatten_dict_states_is_ordered_by_key():
     np.testing.assert_array_equal(flatten_states(obs, space), [[0.0, 1.0, 2.0], [5.0, 3.0, 4.0]])
 
 
+class NonBoxObservations(gym.ObservationWrapper):
+    """LinearRewardEnv (its reward unchanged) seen through another observation space: random observations of it."""
+
+    def __init__(self, env: gym.Env, observation_space: spaces.Space):
+        super().__init__(env)
+        self.observation_space = observation_space
+        self.observation_space.seed(0)
+
+    def observation(self, observation: np.ndarray) -> np.ndarray:
+        return self.observation_space.sample()
+
+
+@pytest.mark.parametrize(
+    "space, state_dim, ones_per_row",
+    [(spaces.Discrete(5), 5, 1), (spaces.MultiDiscrete([3, 4]), 3 + 4, 2), (spaces.MultiBinary(3), 3, None)],
+)
+def test_discrete_observations_enter_the_causal_data_one_hot(space, state_dim, ones_per_row):
+    """SAC takes these observation spaces (one-hot encoded for the networks): so does ACE's causal step."""
+    env = NonBoxObservations(LinearRewardEnv(), space)
+    model = ACE("MlpPolicy", env, causal_sample_size=100, causal_interval=100, **SMALL).learn(200)
+    states, _, _ = model.recent_transitions.transitions()
+    assert states.shape == (100, state_dim)
+    if ones_per_row is not None:
+        assert set(np.unique(states)) == {0.0, 1.0} and (states.sum(axis=1) == ones_per_row).all()
+    assert model.causal_fits == 2 and np.argmax(model.causal_weights) == 0
+
+
 @pytest.mark.parametrize(
     "kwargs", [dict(use_sde=True), dict(n_steps=3), dict(policy_kwargs=dict(net_arch=dict(pi=[8], qf=[16, 8])))]
 )

@@ -46,7 +46,7 @@ def test_sdist_holds_the_license_and_the_package_data(dist):
     (sdist,) = dist.glob("sb3_ace-*.tar.gz")
     with tarfile.open(sdist) as archive:
         names = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
-    assert {"LICENSE", "README.md", "setup.cfg", "pyproject.toml", *PACKAGE_FILES} <= names
+    assert {"LICENSE", "README.md", "CHANGELOG.md", "CITATION.cff", "setup.cfg", "pyproject.toml", *PACKAGE_FILES} <= names
 
 
 def test_wheel_installs_into_a_fresh_venv_with_data_and_commands(dist, tmp_path):
