@@ -164,6 +164,11 @@ def plot(evaluations: pd.DataFrame, tasks: list[str], variants: list[str], path:
     plt.close(fig)
 
 
+def returns(values: dict[str, float]) -> str:
+    """Reported final returns as ``ACE ~12,700, SAC ~11,000``."""
+    return ", ".join(f"{variant} ~{value:,.0f}" for variant, value in values.items())
+
+
 def repo_path(path: Path) -> str:
     """``path`` relative to the repository, as the commands run from its root take it (absolute if outside)."""
     resolved = path.resolve()
@@ -223,9 +228,10 @@ def report(campaign: Campaign, campaign_file: Path, results_folder: Path, docs: 
         lines += [""]
         authors = AUTHORS_REPORTED.get((task, campaign.budget))
         if authors:
-            lines += [f"The authors report (read off their curves) at this budget: {authors}.", ""]
+            lines += [f"The authors report (read off their curves, their settings) at this budget: {returns(authors)}.", ""]
         elif reported := {budget: values for (t, budget), values in AUTHORS_REPORTED.items() if t == task}:
-            lines += [f"The authors report values at other budgets only ({reported}): not comparable.", ""]
+            at = "; ".join(f"{returns(values)} at {budget:,} steps" for budget, values in reported.items())
+            lines += [f"The authors report (read off their curves, their settings) only {at}: not comparable.", ""]
         wide = (
             task_seeds.pivot(index="seed", columns="variant", values="final")
             .reindex(columns=variants)
