@@ -44,8 +44,10 @@ def uses_sac(item: pytest.Item) -> bool:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    kept = [item for item in items if uses_sac(item)]
-    config.hook.pytest_deselected(items=[item for item in items if item not in kept])
+    kept, deselected = [], []
+    for item in items:
+        (kept if uses_sac(item) else deselected).append(item)
+    config.hook.pytest_deselected(items=deselected)
     items[:] = kept
     for item in kept:
         if item.nodeid in INTENDED_DIFFERENCES:
