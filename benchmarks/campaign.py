@@ -5,9 +5,10 @@
     python -m benchmarks.campaign benchmarks/campaigns/sac_sized_100k.yml --list     # what is done, what is missing
 
 A campaign file (YAML) declares the grid: ``tasks`` x ``variants`` x ``seeds``, the ``budget`` of env steps of a
-run, the ``evaluation`` protocol and the hyperparameters common to every variant. Each run trains in a fresh worker
-process (``--workers`` at once, one torch thread each) and is evaluated on its own evaluation env, deterministically,
-before training and every ``evaluation.every`` env steps. A finished run writes one small JSON file under
+run, the ``evaluation`` protocol and the hyperparameters common to every variant; its ``notes`` tell the report's
+reader what the result files cannot (such as what changed between the commits the runs ran at). Each run trains in
+a fresh worker process (``--workers`` at once, one torch thread each) and is evaluated on its own evaluation env,
+deterministically, before training and every ``evaluation.every`` env steps. A finished run writes one small JSON file under
 ``benchmarks/results/<campaign>/<task>/<variant>/seed<seed>.json``: the evaluation curve, the settings, the package
 versions, the machine, the git commit and the wall time. The file is written to a temporary name and renamed once
 complete, so an interrupted run leaves nothing that could be mistaken for a result; running the campaign again picks
@@ -103,11 +104,13 @@ class Campaign:
     variants: tuple[Variant, ...]
     hyperparams: dict[str, Any] = field(default_factory=dict, hash=False)
     description: str = ""
+    notes: tuple[str, ...] = ()  # what a reader of the results must know that the result files cannot say
 
     @classmethod
     def load(cls, path: Path) -> "Campaign":
         spec = yaml.safe_load(Path(path).read_text())
-        unknown = set(spec) - {"name", "budget", "evaluation", "seeds", "tasks", "variants", "hyperparams", "description"}
+        known = {"name", "budget", "evaluation", "seeds", "tasks", "variants", "hyperparams", "description", "notes"}
+        unknown = set(spec) - known
         if unknown:
             raise ValueError(f"{path}: unknown campaign keys {sorted(unknown)}")
         variants = []
@@ -131,6 +134,7 @@ class Campaign:
             variants=tuple(variants),
             hyperparams=dict(spec.get("hyperparams") or {}),
             description=str(spec.get("description", "")).strip(),
+            notes=tuple(str(note).strip() for note in spec.get("notes") or ()),
         )
         if campaign.budget % campaign.eval_every:
             raise ValueError(f"{path}: evaluation.every={campaign.eval_every} must divide budget={campaign.budget}")

@@ -212,6 +212,8 @@ def report(campaign: Campaign, campaign_file: Path, results_folder: Path, docs: 
             f"Train speed {seeds.steps_per_s.median():.1f} env steps/s per run (median; runs shared the cores), "
             f"{seeds.minutes.median():.0f} min per run including evaluation.",
         ]
+    if campaign.notes:
+        lines += ["", "**Notes.**", "", *(f"- {note}" for note in campaign.notes)]
     for task in tasks:
         task_seeds = seeds[seeds.task == task]
         lines += ["", f"## {task}", ""]

@@ -129,6 +129,7 @@ def test_report_from_fixture_results(tmp_path):
         evaluation={"every": 50, "episodes": 1},
         seeds=[0, 1, 2, 3],
         variants={"SAC": {"algo": "sac"}, "ACE": {"algo": "ace"}},
+        notes=["Seeds 0-1 ran before a fix."],
     )
     campaign = Campaign.load(campaign_file)
     results = tmp_path / "results"
@@ -150,6 +151,7 @@ def test_report_from_fixture_results(tmp_path):
     assert "1.00 [1.00, 1.00]" in rows["ACE"]  # every ACE seed above every SAC seed
     assert "- ACE ends better than SAC (P(ACE > SAC) = 1.00, 95% CI [1.00, 1.00], 3 vs 4 seeds" in text
     assert "7 of 8 finished; 1 missing" in text
+    assert "**Notes.**\n\n- Seeds 0-1 ran before a fix." in text
     assert "- Pendulum-v1 ACE: 1" in text
     assert "1 runs, about 0.5 core-hours" in text  # 30 min per run, measured
 
