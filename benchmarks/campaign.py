@@ -5,8 +5,10 @@
     python -m benchmarks.campaign benchmarks/campaigns/sac_sized_100k.yml --list     # what is done, what is missing
 
 A campaign file (YAML) declares the grid: ``tasks`` x ``variants`` x ``seeds``, the ``budget`` of env steps of a
-run, the ``evaluation`` protocol and the hyperparameters common to every variant; its ``notes`` tell the report's
-reader what the result files cannot (such as what changed between the commits the runs ran at). Each run trains in
+run, the ``evaluation`` protocol and the hyperparameters common to every variant; each variant names its ``algo``
+(``sac``, ``ace``, ``tqc``, ``ace_tqc``, ``crossq``, ``ace_crossq``) and the ``baseline`` variant (default ``SAC``) is
+the one the report compares the others with; its ``notes`` tell the report's reader what the result files cannot
+(such as what changed between the commits the runs ran at). Each run trains in
 a fresh worker process (``--workers`` at once, one torch thread each) and is evaluated on its own evaluation env,
 deterministically, before training and every ``evaluation.every`` env steps. A finished run writes one small JSON file under
 ``benchmarks/results/<campaign>/<task>/<variant>/seed<seed>.json``: the evaluation curve, the settings, the package
@@ -45,9 +47,27 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
-ALGOS = ("sac", "ace")
+# The algorithms a variant can name (``algo``): the learners and their ACE versions, imported by the worker that trains
+ALGOS = {
+    "sac": "stable_baselines3.SAC",
+    "ace": "sb3_ace.ACE",
+    "tqc": "sb3_contrib.TQC",
+    "ace_tqc": "sb3_ace.ACETQC",
+    "crossq": "sb3_contrib.CrossQ",
+    "ace_crossq": "sb3_ace.ACECrossQ",
+}
 # Packages whose versions a result records
-VERSIONED_PACKAGES = ("sb3-ace", "stable-baselines3", "torch", "gymnasium", "mujoco", "numpy", "lingam", "scikit-learn")
+VERSIONED_PACKAGES = (
+    "sb3-ace",
+    "stable-baselines3",
+    "sb3-contrib",
+    "torch",
+    "gymnasium",
+    "mujoco",
+    "numpy",
+    "lingam",
+    "scikit-learn",
+)
 
 
 @dataclass(frozen=True)
@@ -83,7 +103,7 @@ class Task:
 
 @dataclass(frozen=True)
 class Variant:
-    """An algorithm and its settings: ``algo`` (``sac`` or ``ace``) and keyword arguments for it."""
+    """An algorithm and its settings: ``algo`` (a key of :data:`ALGOS`) and keyword arguments for it."""
 
     name: str
     algo: str
@@ -105,11 +125,23 @@ class Campaign:
     hyperparams: dict[str, Any] = field(default_factory=dict, hash=False)
     description: str = ""
     notes: tuple[str, ...] = ()  # what a reader of the results must know that the result files cannot say
+    baseline: str = "SAC"  # the variant the report compares the others with
 
     @classmethod
     def load(cls, path: Path) -> "Campaign":
         spec = yaml.safe_load(Path(path).read_text())
-        known = {"name", "budget", "evaluation", "seeds", "tasks", "variants", "hyperparams", "description", "notes"}
+        known = {
+            "name",
+            "budget",
+            "evaluation",
+            "seeds",
+            "tasks",
+            "variants",
+            "hyperparams",
+            "description",
+            "notes",
+            "baseline",
+        }
         unknown = set(spec) - known
         if unknown:
             raise ValueError(f"{path}: unknown campaign keys {sorted(unknown)}")
@@ -118,7 +150,7 @@ class Campaign:
             settings = dict(settings)
             algo = settings.pop("algo")
             if algo not in ALGOS:
-                raise ValueError(f"{path}: variant {name}: algo must be one of {ALGOS}, got {algo!r}")
+                raise ValueError(f"{path}: variant {name}: algo must be one of {sorted(ALGOS)}, got {algo!r}")
             priority = settings.pop("priority", 0)
             variants.append(Variant(name, algo, settings, priority))
         campaign = cls(
@@ -135,7 +167,10 @@ class Campaign:
             hyperparams=dict(spec.get("hyperparams") or {}),
             description=str(spec.get("description", "")).strip(),
             notes=tuple(str(note).strip() for note in spec.get("notes") or ()),
+            baseline=str(spec.get("baseline", "SAC")),
         )
+        if campaign.baseline not in {variant.name for variant in variants}:
+            raise ValueError(f"{path}: baseline {campaign.baseline!r} is not one of the variants")
         if campaign.budget % campaign.eval_every:
             raise ValueError(f"{path}: evaluation.every={campaign.eval_every} must divide budget={campaign.budget}")
         return campaign
@@ -230,18 +265,16 @@ def versions() -> dict[str, str | None]:
 def train_run(run: Run, campaign: Campaign, device: str, threads: int, results: Path) -> dict[str, Any]:
     """Train and evaluate one run in this process; write its result file last, atomically."""
     import torch as th
-    from stable_baselines3 import SAC
     from stable_baselines3.common.callbacks import BaseCallback
     from stable_baselines3.common.monitor import Monitor
-
-    from sb3_ace import ACE
 
     th.set_num_threads(threads)
     start = time.time()
     kwargs = copy.deepcopy({**campaign.hyperparams, **run.variant.kwargs})
     policy = kwargs.pop("policy", "MlpPolicy")
     settings = {"policy": policy, **copy.deepcopy(kwargs)}  # as given: SB3 adds to policy_kwargs in place
-    algo_class = ACE if run.variant.algo == "ace" else SAC
+    module, name = ALGOS[run.variant.algo].rsplit(".", 1)
+    algo_class = getattr(importlib.import_module(module), name)
     model = algo_class(policy, Monitor(run.task.make()), seed=run.seed, device=device, **kwargs)
     eval_env = run.task.make()
     eval_env.reset(seed=run.seed + 10_000)  # seeded once, apart from the training env; later episodes continue
@@ -277,7 +310,7 @@ def train_run(run: Run, campaign: Campaign, device: str, threads: int, results: 
         "evaluation": {"every": campaign.eval_every, "episodes": campaign.eval_episodes, "deterministic": True},
         "hyperparams": settings,
         "curve": curve,
-        "causal_weights": model.causal_weights.tolist() if isinstance(model, ACE) else None,
+        "causal_weights": model.causal_weights.tolist() if hasattr(model, "causal_weights") else None,
         "wall_seconds": wall,
         "eval_seconds": eval_seconds,
         "train_steps_per_second": campaign.budget / (wall - eval_seconds),
@@ -361,7 +394,7 @@ def main(argv: list[str] | None = None) -> int:
     if todo:
         # A fresh process per run, forked from a server that imported the libraries once and never ran torch
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["gymnasium", "stable_baselines3", "sb3_ace"])
+        context.set_forkserver_preload(["gymnasium", "stable_baselines3", "sb3_contrib", "sb3_ace"])
         with ProcessPoolExecutor(max_workers=min(args.workers, len(todo)), mp_context=context, max_tasks_per_child=1) as pool:
             running: dict[Future, Run] = {}
             while todo or running:

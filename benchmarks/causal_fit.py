@@ -57,7 +57,7 @@ import sklearn
 from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from sb3_ace.causal_discovery import (
+from sb3_ace.common.causal_discovery import (
     _adaptive_lasso_row,
     _causal_data,
     _causal_learn_row,

@@ -26,9 +26,12 @@ myst_enable_extensions = ["colon_fence"]
 # The docstrings are reST with `:param x:` fields; the type hints go into those fields, not into the signature
 autodoc_typehints = "description"
 autodoc_typehints_description_target = "documented"  # an undocumented parameter stays visible as missing
-autosummary_generate = False  # the Available Policies tables only; no stub pages
+autosummary_generate = False  # no stub pages (the Available Policies tables are written out: an alias has no docstring)
 autodoc_member_order = "bysource"
 
-html_theme = "alabaster"
+# The Read the Docs theme, as in the documentation of Stable-Baselines3 and sb3-contrib (`sphinx-rtd-theme`, in the
+# `docs` and `tests` extras)
+html_theme = "sphinx_rtd_theme"
 html_title = f"sb3-ace {release}"
-html_theme_options = {"description": "ACE for Stable-Baselines3", "fixed_sidebar": True}
+html_static_path = ["_static"]
+html_css_files = ["custom.css"]  # table cells wrap

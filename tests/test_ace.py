@@ -16,8 +16,9 @@ from stable_baselines3.common.logger import configure
 from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 
 from sb3_ace import ACE, CausalDiscoveryError, CausalWeightCallback, estimate_causal_weights
-from sb3_ace.causal_weights import flatten_states
-from sb3_ace.policies import ACEPolicy, CausalActor, causal_log_prob
+from sb3_ace.ace.policies import ACEPolicy, CausalActor
+from sb3_ace.common.causal_weights import flatten_states
+from sb3_ace.common.policies import causal_log_prob
 from tests.helpers import NO_CAUSAL_FIT, SMALL, LinearRewardEnv, params_equal
 
 
@@ -202,7 +203,7 @@ def test_fit_the_data_cannot_support_keeps_previous_weights(caplog, monkeypatch)
     def degenerate_fit(*args, **kwargs):
         raise CausalDiscoveryError("the reward is an exact linear function of the other columns")
 
-    monkeypatch.setattr("sb3_ace.causal_weights.estimate_causal_weights", degenerate_fit)
+    monkeypatch.setattr("sb3_ace.common.causal_weights.estimate_causal_weights", degenerate_fit)
     with caplog.at_level(logging.WARNING, logger="sb3_ace"):
         model.learn(200, reset_num_timesteps=False)
     assert "exact linear function" in caplog.text
@@ -216,7 +217,7 @@ def test_a_bug_in_the_causal_step_propagates(monkeypatch):
     def buggy_fit(*args, **kwargs):
         raise IndexError("index 3 is out of bounds for axis 1 with size 3")
 
-    monkeypatch.setattr("sb3_ace.causal_weights.estimate_causal_weights", buggy_fit)
+    monkeypatch.setattr("sb3_ace.common.causal_weights.estimate_causal_weights", buggy_fit)
     with pytest.raises(IndexError, match="out of bounds"):
         model.learn(100)
     assert model.causal_failed_fits == 0

@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 from lingam.utils import predict_adaptive_lasso
 
-import sb3_ace.causal_discovery
+import sb3_ace.common.causal_discovery
 from benchmarks.causal_fit import env_transitions
-from sb3_ace.causal_discovery import (
+from sb3_ace.common.causal_discovery import (
     CAUSAL_METHODS,
     CausalDiscoveryError,
     CausalMethod,
@@ -330,7 +330,7 @@ def test_a_bug_inside_the_estimator_propagates(
     if method == "direct_lingam":
         monkeypatch.setattr(lingam.DirectLiNGAM, "fit", broken)
     else:
-        monkeypatch.setattr(sb3_ace.causal_discovery, "lars_path_gram", broken)
+        monkeypatch.setattr(sb3_ace.common.causal_discovery, "lars_path_gram", broken)
     with pytest.raises(error, match="a bug") as raised:
         estimate_causal_weights(*synthetic_transitions(n_rows=200), method=method)
     assert not isinstance(raised.value, CausalDiscoveryError)

@@ -7,10 +7,21 @@ from pathlib import Path
 
 import pytest
 
-from sb3_ace import ACE
+from sb3_ace import ACE, ACETQC, ACECrossQ
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGES = ("index", "installation", "quickstart", "modules/ace", "api", "rl_zoo", "causal_discovery", "benchmarks")
+PAGES = (
+    "index",
+    "installation",
+    "quickstart",
+    "modules/ace",
+    "modules/ace_tqc",
+    "modules/ace_crossq",
+    "api",
+    "rl_zoo",
+    "causal_discovery",
+    "benchmarks",
+)
 
 
 @pytest.fixture(scope="module")
@@ -27,13 +38,14 @@ def test_every_page_is_built(html):
         assert (html / f"{page}.html").is_file(), f"docs/{page}.md was not built"
 
 
-def test_ace_page_documents_every_parameter_of_ace(html):
-    page = (html / "modules" / "ace.html").read_text()
-    parameters = [name for name in inspect.signature(ACE).parameters if not name.startswith("_")]
+@pytest.mark.parametrize("algorithm, page_name", [(ACE, "ace"), (ACETQC, "ace_tqc"), (ACECrossQ, "ace_crossq")])
+def test_algorithm_page_documents_every_parameter(html, algorithm, page_name):
+    page = (html / "modules" / f"{page_name}.html").read_text()
+    parameters = [name for name in inspect.signature(algorithm).parameters if not name.startswith("_")]
     assert "causal_sample_size" in parameters
     # A documented parameter is rendered as a field `name (type) - description`; an undocumented one is missing
     missing = [name for name in parameters if f"<strong>{name}</strong>" not in page]
-    assert not missing, f"parameters of ACE without a :param: line in its docstring: {missing}"
+    assert not missing, f"parameters of {algorithm.__name__} without a :param: line in its docstring: {missing}"
 
 
 def test_api_page_documents_the_public_names(html):
@@ -41,4 +53,4 @@ def test_api_page_documents_the_public_names(html):
     for name in ("CausalWeightCallback", "DormantResetCallback", "estimate_causal_weights", "CausalDiscoveryError"):
         assert f'id="sb3_ace.{name}"' in page, name
     for name in ("ACEPolicy", "CnnPolicy", "MultiInputPolicy", "CausalActor"):
-        assert f'id="sb3_ace.policies.{name}"' in page, name
+        assert f'id="sb3_ace.ace.policies.{name}"' in page, name

@@ -12,7 +12,7 @@ from stable_baselines3.common.logger import HumanOutputFormat, Logger
 from torch import nn
 
 from sb3_ace import ACE, DormantResetCallback
-from sb3_ace.dormancy import causal_retention, dormancy_retention, dormant_ratios
+from sb3_ace.common.dormancy import causal_retention, dormancy_retention, dormant_ratios
 
 LEARNING_STARTS = 20
 TINY = dict(

@@ -2,7 +2,12 @@
 
 import copy
 import logging
+import os
 import pickle
+import signal
+import socket
+import subprocess
+import sys
 
 import gymnasium as gym
 import numpy as np
@@ -12,7 +17,7 @@ from gymnasium import spaces
 from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 
 from sb3_ace import ACE
-from sb3_ace.finite_check import NonFiniteEnvDataError
+from sb3_ace.common.finite_check import NonFiniteEnvDataError
 from tests.helpers import SMALL, LinearRewardEnv, params_equal
 
 
@@ -222,3 +227,44 @@ def test_interrupted_replay_buffer_save_leaves_the_previous_one_loadable(tmp_pat
     assert sorted(path.name for path in tmp_path.iterdir()) == ["buffer.pkl"]
     with open(tmp_path / "buffer.pkl", "rb") as file:
         assert pickle.load(file).size() == 60
+
+
+KILLED_MID_SAVE = """
+import os, signal, sys
+from sb3_ace.common.saving import save_atomically
+
+def write_then_die(path):
+    path.write_bytes(b"half a checkpoint")
+    os.kill(os.getpid(), signal.SIGKILL)  # kill -9 in the middle of the save
+
+save_atomically(sys.argv[1], "zip", write_then_die)
+"""
+
+
+def test_partial_files_of_killed_saves_are_removed_by_the_next_save(tmp_path):
+    checkpoint = tmp_path / "checkpoint.zip"
+    orphans = []
+    for _ in range(2):  # the second killed save removes the first one's partial file before it is killed too
+        killed = subprocess.run([sys.executable, "-c", KILLED_MID_SAVE, str(checkpoint)], capture_output=True)
+        assert killed.returncode == -signal.SIGKILL
+        (orphan,) = tmp_path.glob(".checkpoint.zip.*.partial.zip")
+        orphans.append(orphan)
+    assert orphans[0] != orphans[1] and not checkpoint.exists()
+    # A save in progress (this process's) and another host's (a shared file system) are not touched
+    running = tmp_path / f".checkpoint.zip.{socket.gethostname().split('.')[0]}-{os.getpid()}.abc.partial.zip"
+    elsewhere = tmp_path / ".checkpoint.zip.otherhost-1.abc.partial.zip"
+    running.touch()
+    elsewhere.touch()
+
+    ACE("MlpPolicy", LinearRewardEnv(), **SMALL).save(checkpoint)
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(["checkpoint.zip", running.name, elsewhere.name])
+    assert ACE.load(checkpoint).num_timesteps == 0
+
+
+def test_the_new_file_reaches_the_disk_before_it_replaces_the_old_one(tmp_path, monkeypatch):
+    events = []
+    original_fsync, original_replace = os.fsync, os.replace
+    monkeypatch.setattr(os, "fsync", lambda fd: events.append("fsync") or original_fsync(fd))
+    monkeypatch.setattr(os, "replace", lambda *args: events.append("replace") or original_replace(*args))
+    ACE("MlpPolicy", LinearRewardEnv(), **SMALL).save(tmp_path / "checkpoint")
+    assert events == ["fsync", "replace", "fsync"]  # the file, the move, the folder's entry

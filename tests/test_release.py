@@ -1,9 +1,12 @@
 """The release artifacts: the sdist and the wheel build, pass ``twine check``, and the wheel installs into a fresh
 virtual environment with its data files, its type marker and its commands."""
 
+import fcntl
 import os
+import site
 import subprocess
 import sys
+import sysconfig
 import tarfile
 from pathlib import Path
 
@@ -14,6 +17,8 @@ PACKAGE_FILES = (
     "sb3_ace/__init__.py",
     "sb3_ace/hyperparams/ace.yml",
     "sb3_ace/hyperparams/ace_sac.yml",
+    "sb3_ace/hyperparams/ace_tqc.yml",
+    "sb3_ace/hyperparams/ace_crossq.yml",
     "sb3_ace/py.typed",
 )
 COMMANDS = ("sb3-ace-train", "sb3-ace-enjoy", "sb3-ace-record-video")
@@ -29,9 +34,22 @@ def run(*command: str | Path, cwd: Path) -> str:
 
 @pytest.fixture(scope="module")
 def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The sdist and the wheel, built as pip builds them: in an isolated environment, the wheel from the sdist."""
-    out = tmp_path_factory.mktemp("dist")
-    run(sys.executable, "-m", "build", "--outdir", out, ROOT, cwd=out)
+    """The sdist and the wheel, built as pip builds them: in an isolated environment, the wheel from the sdist.
+
+    Built once per test session: setuptools writes into the checkout while it builds (the egg-info, the sdist's file
+    tree ``sb3_ace-<version>/``), so two builds at once, as two pytest-xdist workers would start, break each other. The
+    workers share the folder above their own temporary folders; the first to take the lock there builds for all.
+    """
+    shared = tmp_path_factory.getbasetemp()
+    if "PYTEST_XDIST_WORKER" in os.environ:
+        shared = shared.parent
+    out = shared / "dist"
+    with open(shared / "dist.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not out.is_dir():
+            build = tmp_path_factory.mktemp("build")
+            run(sys.executable, "-m", "build", "--outdir", build, ROOT, cwd=build)
+            build.rename(out)  # only a complete build
     return out
 
 
@@ -49,13 +67,27 @@ def test_sdist_holds_the_license_and_the_package_data(dist):
     assert {"LICENSE", "README.md", "CHANGELOG.md", "CITATION.cff", "setup.cfg", "pyproject.toml", *PACKAGE_FILES} <= names
 
 
+def dependency_dirs() -> list[str]:
+    """The directories this interpreter's installed distributions live in, however it was installed (system Python,
+    Debian's dist-packages, a virtual environment with or without system site packages, conda, ``pip install --user``)."""
+    dirs = [sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"], *site.getsitepackages()]
+    if site.ENABLE_USER_SITE:
+        dirs.append(site.getusersitepackages())
+    return [path for path in dict.fromkeys(dirs) if Path(path).is_dir()]
+
+
 def test_wheel_installs_into_a_fresh_venv_with_data_and_commands(dist, tmp_path):
     (wheel,) = dist.glob("sb3_ace-*.whl")
     venv = tmp_path / "venv"
-    # The dependencies (torch, SB3, rl-zoo3) come from this interpreter's site-packages; the package from the wheel
-    run(sys.executable, "-m", "venv", "--system-site-packages", venv, cwd=tmp_path)
+    run(sys.executable, "-m", "venv", venv, cwd=tmp_path)
     python = venv / "bin" / "python"
-    run(python, "-m", "pip", "install", "--quiet", "--no-deps", "--force-reinstall", wheel, cwd=tmp_path)
+    run(python, "-m", "pip", "install", "--quiet", "--no-deps", wheel, cwd=tmp_path)
+    # The dependencies (torch, SB3, rl-zoo3) come from this interpreter's site directories, which a .pth file in the
+    # venv adds to its sys.path after its own site-packages (written after the install, so that pip sees only the
+    # venv). Python does not process the .pth files inside these directories, so the checkout's editable install (a
+    # .pth file and an import hook) stays out: the package and its commands can only come from the wheel.
+    site_packages = run(python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])", cwd=tmp_path).strip()
+    (Path(site_packages) / "_test_dependencies.pth").write_text("".join(f"{path}\n" for path in dependency_dirs()))
 
     code = "import sb3_ace; from pathlib import Path; print(sb3_ace.__version__); print(Path(sb3_ace.__file__).parent)"
     version, package_dir = run(python, "-c", code, cwd=tmp_path).split()

@@ -139,30 +139,6 @@ def test_reset_draws_the_fresh_copy_as_asked(policy_init, reset_init, expected):
             th.testing.assert_close(gram, th.eye(min(rows, cols)), atol=1e-5, rtol=0)
 
 
-def test_reset_happens_right_after_the_scheduled_update(monkeypatch):
-    reset_after = []
-    reset_networks = DormantResetCallback.reset_networks
-
-    def recording_reset(self):
-        reset_after.append(self.model._n_updates - 1)  # index of the update just done
-        return reset_networks(self)
-
-    monkeypatch.setattr(DormantResetCallback, "reset_networks", recording_reset)
-    model = ACE(
-        "MlpPolicy",
-        LinearRewardEnv(),
-        train_freq=(10, "step"),
-        gradient_steps=10,  # one train() call does 10 updates
-        causal_method=None,
-        reset_interval=4,
-        reset_start=0,
-        **SMALL,
-    )
-    model.learn(SMALL["learning_starts"] + 20)
-    assert model._n_updates == 20
-    assert reset_after == [4, 8, 12, 16]  # inside the calls, not once per call
-
-
 def test_fixed_causal_weights_reach_the_three_losses():
     """One update's temperature, critic and actor losses equal an independent computation with w = [2.5, 0.25, 0.25],
     and differ from the same computation with w = 1."""

@@ -11,18 +11,18 @@ from gymnasium import spaces
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.preprocessing import get_action_dim, is_image_space
 
-from sb3_ace.causal_discovery import (
+from sb3_ace.common.causal_discovery import (
     CAUSAL_METHODS,
     CausalDiscoveryError,
     CausalMethod,
     estimate_causal_weights,
     weights_saturated,
 )
-from sb3_ace.policies import CausalActor
-from sb3_ace.schedule import crossed_multiple
+from sb3_ace.common.policies import CausalActorMixin
+from sb3_ace.common.schedule import crossed_multiple
 
 if TYPE_CHECKING:
-    from sb3_ace.ace import ACE
+    from sb3_ace.common.algorithm import ACEAdditions
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ def check_causal_settings(
 
     :param causal_sample_size: ``N_c``
     :param causal_interval: ``I``
-    :param causal_method: one of :data:`sb3_ace.causal_discovery.CAUSAL_METHODS`
+    :param causal_method: one of :data:`sb3_ace.common.causal_discovery.CAUSAL_METHODS`
     :param n_variables: columns of the causal data: state and action dimensions, plus the reward
     """
     if causal_method is not None and causal_method not in CAUSAL_METHODS:
@@ -140,7 +140,8 @@ class CausalWeightCallback(BaseCallback):
     ``coefficient_i`` per action dimension (to csv, json and tensorboard only: one stdout row per dimension would
     fill the table on many-dimensional tasks); ``fit_seconds``, ``fits`` and ``failed_fits``.
 
-    :class:`~sb3_ace.ACE` adds one by itself; pass your own in ``callback=`` to replace it.
+    Every ACE learner (:class:`~sb3_ace.ACE`, :class:`~sb3_ace.ACETQC`, :class:`~sb3_ace.ACECrossQ`) adds one by
+    itself; pass your own in ``callback=`` to replace it.
 
     :param causal_sample_size: number of recent transitions the weights are fitted on (``N_c``)
     :param causal_interval: env steps between two fits (``I``)
@@ -149,7 +150,7 @@ class CausalWeightCallback(BaseCallback):
     :param verbose: verbosity level: 0 no output, 1 a line per fit
     """
 
-    model: "ACE"
+    model: "ACEAdditions"
 
     def __init__(
         self,
@@ -166,7 +167,7 @@ class CausalWeightCallback(BaseCallback):
             "causal_method": causal_method,
             "standardize_causal_effects": standardize_causal_effects,
         }
-        check_causal_settings(causal_sample_size, causal_interval, causal_method)  # those given; ACE checks the model's
+        check_causal_settings(causal_sample_size, causal_interval, causal_method)  # those given; the model checks its own
         self.warned_saturation = False
 
     def setting(self, name: str) -> Any:
@@ -175,7 +176,7 @@ class CausalWeightCallback(BaseCallback):
         return getattr(self.model, name) if own is None else own
 
     def _init_callback(self) -> None:
-        if not isinstance(getattr(self.model, "actor", None), CausalActor):
+        if not isinstance(getattr(self.model, "actor", None), CausalActorMixin):
             raise TypeError(f"CausalWeightCallback needs an ACE model, got {type(self.model).__name__}")
         if self.setting("causal_method") is None:
             raise ValueError("CausalWeightCallback needs a causal_method: the model's is None (no causal step)")

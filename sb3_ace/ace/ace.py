@@ -1,51 +1,25 @@
 """ACE: Off-Policy Actor-Critic with Causality-Aware Entropy Regularization."""
 
-import io
-import pathlib
-from typing import Any, ClassVar, Literal, TypeVar, get_args
+from typing import Any, ClassVar
 
 import numpy as np
 import torch as th
 from stable_baselines3 import SAC
 from stable_baselines3.common.buffers import ReplayBuffer
-from stable_baselines3.common.callbacks import BaseCallback, CallbackList, ConvertCallback
 from stable_baselines3.common.noise import ActionNoise
 from stable_baselines3.common.policies import BasePolicy
-from stable_baselines3.common.preprocessing import get_action_dim
-from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedule
+from stable_baselines3.common.type_aliases import GymEnv, Schedule
 from stable_baselines3.common.utils import polyak_update
 from torch.nn import functional as F
 
-from sb3_ace.causal_discovery import CausalMethod
-from sb3_ace.causal_weights import CausalWeightCallback, TransitionFIFO, causal_state_dim, check_causal_settings
-from sb3_ace.dormancy import DormantResetCallback, ResetMode, check_reset_settings
-from sb3_ace.finite_check import FiniteEnvDataCheck
-from sb3_ace.policies import SAC_TO_ACE_POLICY, ACEPolicy, CausalActor, CnnPolicy, LinearInit, MlpPolicy, MultiInputPolicy
-from sb3_ace.saving import save_atomically
-
-SelfACE = TypeVar("SelfACE", bound="ACE")
-
-ActionUnits = Literal["scaled", "env"]
-ACTION_UNITS: tuple[ActionUnits, ...] = get_args(ActionUnits)
-# Attribute of a pickled replay buffer that carries ACE's recent transitions (see ACE.save_replay_buffer)
-_RECENT_TRANSITIONS_ATTRIBUTE = "ace_recent_transitions"
+from sb3_ace.ace.policies import SAC_TO_ACE_POLICY, ACEPolicy, CausalActor, CnnPolicy, MlpPolicy, MultiInputPolicy
+from sb3_ace.common.algorithm import ADDITIONS_PARAMETERS_DOC, ACEAdditions, ActionUnits, check_count
+from sb3_ace.common.causal_discovery import CausalMethod
+from sb3_ace.common.dormancy import ResetMode
+from sb3_ace.common.policies import LinearInit
 
 
-def _contains_callback(callback: BaseCallback, callback_class: type[BaseCallback]) -> bool:
-    if isinstance(callback, CallbackList):
-        return any(_contains_callback(child, callback_class) for child in callback.callbacks)
-    return isinstance(callback, callback_class)
-
-
-def _check_count(name: str, value: object, minimum: int) -> None:
-    """Raise a ``TypeError`` or ``ValueError`` naming ``name`` unless ``value`` is an integer ``>= minimum``."""
-    if not isinstance(value, int | np.integer) or isinstance(value, bool):
-        raise TypeError(f"{name} must be an integer, got {value!r} ({type(value).__name__})")
-    if value < minimum:
-        raise ValueError(f"{name} must be at least {minimum}, got {value}")
-
-
-class ACE(SAC):
+class ACE(ACEAdditions, SAC):
     """
     ACE: Off-Policy Actor-Critic with Causality-Aware Entropy Regularization.
 
@@ -118,38 +92,17 @@ class ACE(SAC):
     :param policy_delay: the actor, the temperature and the target networks are updated once every ``policy_delay``
         gradient steps, the critics at every step (the authors: 2). Counted over the whole run (``_n_updates``), the
         first update included: updates 0, d, 2d, ... The default 1 is SAC's schedule
-    :param random_action_steps: env steps taken with uniformly random actions at the start (the warm-up). ``None``
-        (default): ``learning_starts``, SB3's warm-up, random until the updates start. The authors take 10,000 random
-        steps while updating from step 513 (``learning_starts=512``)
-    :param action_units: the units ACE's additions see actions in: ``"scaled"`` (default; SB3's [-1, 1], as stored
-        for learning) or ``"env"`` (the env's own bounds, the authors'): the actions of the causal data, and the
-        squash term of the log-probability ``log(scale * (1 - tanh(u)^2) + eps)``. The same for actions in [-1, 1]
-    :param causal_sample_size: number of most recent transitions the causal weights are fitted on (``N_c``)
-    :param causal_interval: env steps between two fits of the causal weights (``I``)
-    :param causal_method: how the causal effects of the actions on the reward are estimated (see
-        :func:`sb3_ace.estimate_causal_weights`): ``"reward_sink"`` (default: the reward as a sink of the causal
-        graph, well under a second per fit), the authors' estimator, or ``None`` (no causal step: all weights stay 1)
-    :param standardize_causal_effects: softmax over the standardized effects ``B[r, a_i] * std(a_i) / std(r)``
-        instead of the paper's raw coefficients: weights independent of the reward's and the actions' scales, which
-        otherwise saturate (e.g. ``[3, 0, 0]``) when rewards are large. Off by default (the paper's formula)
-    :param reset_mode: ``"reset"`` (retention from the actor's dormant ratio), ``"causal_reset"`` (retention from
-        the spread of the causal weights) or ``None`` (no reset)
-    :param reset_interval: gradient updates between two soft resets (``R``)
-    :param reset_start: soft resets happen after updates of index (0-based) larger than this
-    :param dormant_threshold: a neuron is gradient-dormant when its gradient norm is below this fraction of its
-        layer's mean (``tau``)
-    :param reset_retention_bounds: ``(low, high)`` bounds of the retention ``lam`` of the old parameters
-    :param reset_init: how a soft reset draws its fresh parameters: ``None`` (default) as the policy's
-        ``linear_init`` initialised the networks, or ``"default"``, ``"xavier_uniform"``, ``"orthogonal"`` (the
-        authors')
     :param _init_setup_model: Whether or not to build the network at the creation of the instance
     """
+
+    __doc__ += ADDITIONS_PARAMETERS_DOC
 
     policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {
         "MlpPolicy": MlpPolicy,
         "CnnPolicy": CnnPolicy,
         "MultiInputPolicy": MultiInputPolicy,
     }
+    learner_policies: ClassVar[dict[type[BasePolicy], type[BasePolicy]]] = SAC_TO_ACE_POLICY
     policy: ACEPolicy
     actor: CausalActor
 
@@ -225,84 +178,36 @@ class ACE(SAC):
             verbose=verbose,
             seed=seed,
             device=device,
+            random_action_steps=random_action_steps,
+            action_units=action_units,
+            causal_sample_size=causal_sample_size,
+            causal_interval=causal_interval,
+            causal_method=causal_method,
+            standardize_causal_effects=standardize_causal_effects,
+            reset_mode=reset_mode,
+            reset_interval=reset_interval,
+            reset_start=reset_start,
+            dormant_threshold=dormant_threshold,
+            reset_retention_bounds=reset_retention_bounds,
+            reset_init=reset_init,
             _init_setup_model=False,
         )
         self.policy_delay = policy_delay
-        self.random_action_steps = random_action_steps
-        self.action_units = action_units
-        self.causal_sample_size = causal_sample_size
-        self.causal_interval = causal_interval
-        self.causal_method = causal_method
-        self.standardize_causal_effects = standardize_causal_effects
-        self.reset_mode = reset_mode
-        self.reset_interval = reset_interval
-        self.reset_start = reset_start
-        self.dormant_threshold = dormant_threshold
-        self.reset_retention_bounds = reset_retention_bounds
-        self.reset_init = reset_init
-        # What the causal step found and did (saved with the model; the weights themselves live in the actor)
-        self.causal_coefficients = np.zeros(0)  # B[r, a]: zeros, one per action dimension, once the spaces are known
-        self.causal_fit_seconds = 0.0
-        self.causal_fits = 0
-        self.causal_failed_fits = 0
-        self.num_resets = 0  # soft resets done so far
-        # The N_c most recent transitions the causal weights are fitted on: saved with the replay buffer
-        self.recent_transitions: TransitionFIFO | None = None
-        # The DormantResetCallback of the running learn() call, if any: train() calls it after each update
-        self.dormant_reset: DormantResetCallback | None = None
 
         if _init_setup_model:
             self._setup_model()
 
-    def _setup_model(self) -> None:
-        # Models saved by SAC name SAC's policy classes: use ACE's counterpart
-        self.policy_class = SAC_TO_ACE_POLICY.get(self.policy_class, self.policy_class)  # type: ignore[arg-type]
-        if not issubclass(self.policy_class, ACEPolicy):
-            raise ValueError(f"ACE needs an ACEPolicy (whose actor applies the causal weights), got {self.policy_class}")
-        _check_count("policy_delay", self.policy_delay, 1)
-        if self.random_action_steps is not None:
-            _check_count("random_action_steps", self.random_action_steps, 0)
-        if self.action_units not in ACTION_UNITS:
-            raise ValueError(f"action_units must be one of {ACTION_UNITS}, got {self.action_units!r}")
-        if self.causal_method is not None:
-            n_variables = causal_state_dim(self.observation_space) + get_action_dim(self.action_space) + 1
-            check_causal_settings(self.causal_sample_size, self.causal_interval, self.causal_method, n_variables)
-        if self.reset_mode is not None:
-            check_reset_settings(
-                self.reset_mode,
-                self.reset_interval,
-                self.reset_start,
-                self.dormant_threshold,
-                self.reset_retention_bounds,
-                self.reset_init,
-            )
-        if len(self.causal_coefficients) != get_action_dim(self.action_space):  # a new model, or one saved by SAC
-            self.causal_coefficients = np.zeros(get_action_dim(self.action_space))
-        super()._setup_model()
-        if self.action_units == "env":
-            low, high = self.action_space.low, self.action_space.high  # type: ignore[attr-defined]
-            self.actor.action_scale = th.as_tensor((high - low) / 2.0, dtype=th.float32, device=self.device)
+    def _check_ace_settings(self) -> None:
+        check_count("policy_delay", self.policy_delay, 1)
+        super()._check_ace_settings()
 
-    @property
-    def causal_weights(self) -> np.ndarray:
-        """The current causal weights ``w`` of the entropy term, one per action dimension (all 1 before the first fit)."""
-        return self.actor.causal_weights.cpu().numpy().copy()
-
-    def _sample_action(
-        self, learning_starts: int, action_noise: ActionNoise | None = None, n_envs: int = 1
-    ) -> tuple[np.ndarray, np.ndarray]:
-        # Random actions for the first random_action_steps env steps, whenever the updates start
-        random_steps = learning_starts if self.random_action_steps is None else self.random_action_steps
-        return super()._sample_action(random_steps, action_noise, n_envs)
-
-    def train(self, gradient_steps: int, batch_size: int = 64) -> None:
+    def gradient_updates(self, gradient_steps: int, batch_size: int) -> None:
         """
         ``gradient_steps`` updates of SAC's three losses, with the causal log-probability ``log pi_c`` (paper, eq. 5-7).
 
         The critics are updated at every step; the actor, the temperature and the target networks at the steps whose
-        index over the whole run is a multiple of ``policy_delay``. After each update, the active
-        :class:`~sb3_ace.DormantResetCallback` measures the dormancy and softly resets on schedule. With
-        ``policy_delay=1`` and all weights 1, this is SAC's ``train()``, operation for operation.
+        index over the whole run is a multiple of ``policy_delay``. With ``policy_delay=1`` and all weights 1, this is
+        SAC's ``train()``, operation for operation. (:meth:`train` runs it and the soft reset on schedule.)
         """
         self.policy.set_training_mode(True)
         optimizers = [self.actor.optimizer, self.critic.optimizer]
@@ -377,8 +282,6 @@ class ACE(SAC):
                     polyak_update(self.batch_norm_stats, self.batch_norm_stats_target, 1.0)
 
             self._n_updates += 1
-            if self.dormant_reset is not None:
-                self.dormant_reset.after_update(update)  # right after the update that reaches the reset schedule
 
         self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
         self.logger.record("train/ent_coef", np.mean(ent_coefs))
@@ -387,74 +290,3 @@ class ACE(SAC):
             self.logger.record("train/actor_loss", np.mean(actor_losses))
         if ent_coef_losses:
             self.logger.record("train/ent_coef_loss", np.mean(ent_coef_losses))
-
-    def _with_ace_callbacks(self, callback: MaybeCallback) -> list[BaseCallback]:
-        """The user's callbacks, preceded by ACE's own (a user's instance of the same class replaces ACE's)."""
-        user_callbacks = [] if callback is None else list(callback) if isinstance(callback, list) else [callback]
-        user_callbacks = [cb if isinstance(cb, BaseCallback) else ConvertCallback(cb) for cb in user_callbacks]
-        ace_callbacks: list[BaseCallback] = []
-        if self.causal_method is not None and not any(_contains_callback(cb, CausalWeightCallback) for cb in user_callbacks):
-            ace_callbacks.append(CausalWeightCallback(verbose=self.verbose))
-        if self.reset_mode is not None and not any(_contains_callback(cb, DormantResetCallback) for cb in user_callbacks):
-            ace_callbacks.append(DormantResetCallback(verbose=self.verbose))
-        # First: a NaN from the env stops training before any other callback or buffer sees it
-        return [FiniteEnvDataCheck(), *ace_callbacks, *user_callbacks]
-
-    def learn(
-        self: SelfACE,
-        total_timesteps: int,
-        callback: MaybeCallback = None,
-        log_interval: int = 4,
-        tb_log_name: str = "ACE",
-        reset_num_timesteps: bool = True,
-        progress_bar: bool = False,
-    ) -> SelfACE:
-        self.dormant_reset = None  # set by this call's DormantResetCallback, if any
-        return super().learn(
-            total_timesteps=total_timesteps,
-            callback=self._with_ace_callbacks(callback),
-            log_interval=log_interval,
-            tb_log_name=tb_log_name,
-            reset_num_timesteps=reset_num_timesteps,
-            progress_bar=progress_bar,
-        )
-
-    def save(
-        self,
-        path: str | pathlib.Path | io.BufferedIOBase,
-        exclude: Any = None,
-        include: Any = None,
-    ) -> None:
-        """
-        Save the model to a zip file, atomically: a previous file at ``path`` stays intact until the new one is
-        complete (a process killed mid-save leaves the previous checkpoint loadable). Same parameters as SB3's.
-        """
-        save_atomically(path, "zip", lambda destination: super(ACE, self).save(destination, exclude, include))
-
-    def save_replay_buffer(self, path: str | pathlib.Path | io.BufferedIOBase) -> None:
-        """
-        Save the replay buffer as a pickle file, atomically, with ACE's recent transitions (the ``N_c`` rows the
-        causal weights are fitted on).
-
-        They travel with the replay buffer rather than being rebuilt from it because they are not always in it:
-        under ``VecNormalize`` they hold what the agent saw (normalized with the statistics of their time) where the
-        buffer keeps raw observations and rewards, and with ``HerReplayBuffer`` the buffer's goals are relabelled. A
-        model saved without its replay buffer refits once it has collected ``N_c`` new transitions.
-        """
-        assert self.replay_buffer is not None, "The replay buffer is not defined"
-        setattr(self.replay_buffer, _RECENT_TRANSITIONS_ATTRIBUTE, self.recent_transitions)
-        try:
-            save_atomically(path, "pkl", lambda destination: super(ACE, self).save_replay_buffer(destination))
-        finally:
-            delattr(self.replay_buffer, _RECENT_TRANSITIONS_ATTRIBUTE)
-
-    def load_replay_buffer(self, path: str | pathlib.Path | io.BufferedIOBase, truncate_last_traj: bool = True) -> None:
-        """Load a replay buffer saved by :meth:`save_replay_buffer` (or by SAC), and ACE's recent transitions with it."""
-        super().load_replay_buffer(path, truncate_last_traj)
-        recent_transitions = self.replay_buffer.__dict__.pop(_RECENT_TRANSITIONS_ATTRIBUTE, None)  # type: ignore[union-attr]
-        if recent_transitions is not None:
-            self.recent_transitions = recent_transitions
-
-    def _excluded_save_params(self) -> list[str]:
-        # The recent transitions go with the replay buffer; the reset callback is the running learn() call's
-        return [*super()._excluded_save_params(), "recent_transitions", "dormant_reset"]

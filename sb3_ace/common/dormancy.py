@@ -1,9 +1,18 @@
 """Gradient dormancy of the actor and ACE's dormancy-guided soft reset (ACE paper, section 4.3).
 
 The fresh parameters ``phi`` a reset moves towards are drawn, by default, the way the networks were initialised
-(the policy's ``linear_init``: PyTorch's default for SB3's SAC networks), so that a reset pulls them back towards the
-distribution they started from. ``reset_init="orthogonal"`` draws ``phi`` as the authors' code does (orthogonal
-weights, gain 1, zero biases), although their networks are initialised xavier-uniform.
+(the policy's ``linear_init``: PyTorch's default for SB3's and sb3-contrib's networks), so that a reset pulls them back
+towards the distribution they started from. ``reset_init="orthogonal"`` draws ``phi`` as the authors' code does
+(orthogonal weights, gain 1, zero biases), although their networks are initialised xavier-uniform.
+
+The paper resets plain MLPs. CrossQ's networks also hold BatchRenorm layers (https://arxiv.org/abs/1702.03275): their
+learned affine scale and bias are parameters like a Linear layer's and are interpolated the same way, towards their
+fresh values 1 and 0. Their running mean and variance and their warm-up step count are left as they are: they are not
+learned but measure the activations that flow into the layer, and they follow the reset networks' new activations
+within about ``1 / momentum`` (100) training passes. Setting them back to (0, 1) would make every eval-mode forward
+pass (the actor acting, CrossQ's next-action pass) normalize with wrong statistics until they are re-estimated, and
+restarting the warm-up count would switch the layers back to plain batch normalization for ``renorm_warmup_steps``
+(100,000) passes: a change of regime the paper does not ask for.
 """
 
 import collections
@@ -15,13 +24,15 @@ from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import numpy as np
 import torch as th
+from sb3_contrib.common.torch_layers import BatchRenorm
 from stable_baselines3.common.callbacks import BaseCallback
 from torch import nn
 
-from sb3_ace.policies import CausalActor, LinearInit, check_linear_init, init_linear
+from sb3_ace.common.policies import CausalActorMixin, LinearInit, check_linear_init, init_linear
+from sb3_ace.common.schedule import crossed_multiple
 
 if TYPE_CHECKING:
-    from sb3_ace.ace import ACE
+    from sb3_ace.common.algorithm import ACEAdditions
 
 logger = logging.getLogger(__name__)
 
@@ -137,42 +148,47 @@ def causal_retention(causal_weights: np.ndarray, bounds: tuple[float, float]) ->
 
 def soft_reset(modules: Iterable[nn.Module], retention: float, init: LinearInit) -> None:
     """
-    Interpolate every ``nn.Linear`` of ``modules`` towards a fresh initialisation, in place:
-    ``theta <- lam * theta + (1 - lam) * phi`` for weight and bias, where ``phi`` is drawn with ``init``.
+    Interpolate the learned parameters of ``modules`` towards a fresh initialisation, in place:
+    ``theta <- lam * theta + (1 - lam) * phi``, for the weight and bias of every ``nn.Linear`` (``phi`` drawn with
+    ``init``) and the affine scale and bias of every ``BatchRenorm`` layer (``phi`` = 1 and 0; their running
+    statistics and warm-up count are kept, see the module docstring).
 
-    The layers are visited module by module in ``named_modules()`` order, each drawing its ``phi`` from torch's
-    global generator, so every module gets its own independent fresh copy. A layer shared by several modules (e.g. a
-    features extractor shared by actor and critic) is interpolated once, on its first visit. The parameter tensors
-    stay the same objects (the optimizers keep referring to them); gradients are left as they are.
+    The layers are visited module by module in ``named_modules()`` order, each Linear layer drawing its ``phi`` from
+    torch's global generator, so every module gets its own independent fresh copy. A layer shared by several modules
+    (e.g. a features extractor shared by actor and critic) is interpolated once, on its first visit. The parameter
+    tensors stay the same objects (the optimizers keep referring to them); gradients are left as they are.
 
     :param modules: the networks to reset, e.g. actor, critic and critic target
     :param retention: ``lam``, the weight of the old parameters
-    :param init: how ``phi`` is drawn (:data:`sb3_ace.policies.LinearInit`)
+    :param init: how ``phi`` of the Linear layers is drawn (:data:`sb3_ace.common.policies.LinearInit`)
     """
     visited: set[nn.Module] = set()  # shared by the modules: a shared layer is reset once
     with th.no_grad():
         for module in modules:
             for _, layer in module.named_modules(memo=visited):
-                if not isinstance(layer, nn.Linear):
-                    continue
-                theta = [param.clone() for param in layer.parameters(recurse=False)]
-                init_linear(layer, init)  # the layer now holds phi
-                for param, old in zip(layer.parameters(recurse=False), theta, strict=True):
-                    param.mul_(1.0 - retention).add_(old, alpha=retention)  # lam * theta + (1 - lam) * phi
+                if isinstance(layer, nn.Linear):
+                    theta = [param.clone() for param in layer.parameters(recurse=False)]
+                    init_linear(layer, init)  # the layer now holds phi
+                    for param, old in zip(layer.parameters(recurse=False), theta, strict=True):
+                        param.mul_(1.0 - retention).add_(old, alpha=retention)  # lam * theta + (1 - lam) * phi
+                elif isinstance(layer, BatchRenorm):
+                    layer.scale.mul_(retention).add_(1.0 - retention)  # lam * scale + (1 - lam) * 1
+                    layer.bias.mul_(retention)  # lam * bias + (1 - lam) * 0
 
 
 class DormantResetCallback(BaseCallback):
     """
-    Dormancy-guided soft reset of ACE's actor, critics and optimizers.
+    Dormancy-guided soft reset of an ACE learner's actor, critics and optimizers.
 
-    After each gradient update of index ``u`` (0-based, over the whole run; ACE's ``train()`` calls
-    :meth:`after_update` right after the update), when ``u > reset_start`` and ``u`` is a multiple of
-    ``reset_interval`` (the authors' schedule), the callback:
+    Right after the gradient update of index ``u`` (0-based, over the whole run; the algorithm's ``train()`` calls
+    :meth:`after_updates` and ends a run of updates at the scheduled one), when ``u > reset_start`` and ``u`` is a
+    multiple of ``reset_interval`` (the authors' schedule), the callback:
 
     - sets the retention ``lam``: ``clip(1 - beta, low, high)`` from the actor's dormant ratio ``beta``
       (mode ``"reset"``, see :func:`dormant_ratios`) or ``clip(1.5 - exp(-8 * (max(w) - min(w))), low, high)``
       from the causal weights ``w`` (mode ``"causal_reset"``);
-    - interpolates actor, critic and critic target towards fresh initialisations (:func:`soft_reset`);
+    - interpolates actor, critic and critic target (where the learner has one: CrossQ has none) towards fresh
+      initialisations (:func:`soft_reset`);
     - clears the state (moments, step counts) of the actor and critic optimizers;
     - resamples the gSDE exploration noise (with ``use_sde``) and counts the reset in ``model.num_resets``.
 
@@ -184,25 +200,26 @@ class DormantResetCallback(BaseCallback):
     Every setting left ``None`` is read from the model (``model.reset_interval`` etc.) each time it is used: ACE's
     own instance reads them all, so changing them on the model takes effect. Give a value to override the model's.
 
-    Logged under ``reset/``: ``dormant_ratio`` (``beta``, measured at every reset and every ``dormancy_interval``
-    updates), ``dormant_ratio/<layer>`` per actor layer (to csv, json and tensorboard only: long layer names would
-    collide once truncated in the stdout table), ``retention`` (``lam`` of the last reset) and ``num_resets``.
+    Logged under ``reset/``: ``dormant_ratio`` (``beta``, measured at every reset and after the ``train()`` call
+    whose updates reach a multiple of ``dormancy_interval``), ``dormant_ratio/<layer>`` per actor layer (to csv,
+    json and tensorboard only: long layer names would collide once truncated in the stdout table), ``retention``
+    (``lam`` of the last reset) and ``num_resets``.
 
-    :class:`~sb3_ace.ACE` adds one by itself (with ``reset_mode`` not ``None``); pass your own in ``callback=`` to
-    replace it.
+    Every ACE learner (:class:`~sb3_ace.ACE`, :class:`~sb3_ace.ACETQC`, :class:`~sb3_ace.ACECrossQ`) adds one by
+    itself (with ``reset_mode`` not ``None``); pass your own in ``callback=`` to replace it.
 
     :param reset_mode: ``"reset"`` (retention from the dormant ratio) or ``"causal_reset"`` (from the causal weights)
     :param reset_interval: gradient updates between two resets (``R``)
     :param reset_start: the update index after which resets may happen
     :param dormant_threshold: a neuron is gradient-dormant below this fraction of its layer's mean (``tau``)
     :param reset_retention_bounds: ``(low, high)`` bounds the retention ``lam`` is clipped to
-    :param reset_init: how the fresh copy ``phi`` is drawn (:data:`sb3_ace.policies.LinearInit`); the model's
+    :param reset_init: how the fresh copy ``phi`` is drawn (:data:`sb3_ace.common.policies.LinearInit`); the model's
         ``reset_init``, whose ``None`` means the policy's own ``linear_init``
     :param dormancy_interval: gradient updates between two measurements of the dormant ratio for the logs
     :param verbose: verbosity level: 0 no output, 1 a line per reset
     """
 
-    model: "ACE"
+    model: "ACEAdditions"
 
     def __init__(
         self,
@@ -228,7 +245,7 @@ class DormantResetCallback(BaseCallback):
             "reset_retention_bounds": reset_retention_bounds,
             "reset_init": reset_init,
         }
-        check_reset_settings(**self.own_settings)  # those given; the model's are checked by ACE
+        check_reset_settings(**self.own_settings)  # those given; the model checks its own
         self.dormancy_interval = dormancy_interval
         self.dormant_ratio: float | None = None
         self.layer_dormant_ratios: dict[str, float] = {}
@@ -240,12 +257,12 @@ class DormantResetCallback(BaseCallback):
         return getattr(self.model, name) if own is None else own
 
     def _init_callback(self) -> None:
-        if not isinstance(getattr(self.model, "actor", None), CausalActor):
+        if not isinstance(getattr(self.model, "actor", None), CausalActorMixin):
             raise TypeError(f"DormantResetCallback needs an ACE model, got {type(self.model).__name__}")
         if self.setting("reset_mode") is None:
             raise ValueError("DormantResetCallback needs a reset_mode: the model's is None (no reset) and none was given")
         check_reset_settings(**{name: self.setting(name) for name in self.own_settings})
-        self.model.dormant_reset = self  # ACE's train() calls after_update() after each gradient update
+        self.model.dormant_reset = self  # the algorithm's train() calls after_updates() after its gradient updates
 
     def _on_training_end(self) -> None:
         self.model.dormant_reset = None
@@ -253,15 +270,29 @@ class DormantResetCallback(BaseCallback):
     def _on_step(self) -> bool:
         return True
 
-    def after_update(self, update: int) -> None:
+    def next_reset_update(self, update: int) -> int:
         """
-        Measure the dormancy and softly reset on schedule, right after gradient update ``update``.
+        The index of the first update at or after ``update`` that a reset follows.
 
-        :param update: the 0-based index of the update just done, counted over the whole run
+        :param update: a 0-based update index, counted over the whole run
+        :return: the smallest ``u >= update`` with ``u > reset_start`` and ``u`` a multiple of ``reset_interval``
         """
-        if update % self.dormancy_interval == 0:
+        interval = self.setting("reset_interval")
+        earliest = max(update, self.setting("reset_start") + 1)
+        return -(-earliest // interval) * interval  # the first multiple of the interval at or after earliest
+
+    def after_updates(self, first: int, end: int) -> None:
+        """
+        Measure the dormancy and softly reset on schedule, right after the gradient updates ``first, ..., end - 1``.
+
+        :param first: the 0-based index of the first of these updates, counted over the whole run
+        :param end: one past the last one's index (the model's ``_n_updates`` after them)
+        """
+        if end <= first:
+            return
+        if crossed_multiple(first - 1, end - 1, self.dormancy_interval):
             self.measure_dormancy()
-        if update > self.setting("reset_start") and update % self.setting("reset_interval") == 0:
+        if self.next_reset_update(end - 1) == end - 1:
             self.reset_networks()
 
     def measure_dormancy(self) -> float | None:
@@ -275,7 +306,7 @@ class DormantResetCallback(BaseCallback):
 
     def reset_networks(self) -> float | None:
         """
-        Softly reset actor, critic and critic target and clear their optimizers' state, now.
+        Softly reset actor, critic and critic target (if any) and clear their optimizers' state, now.
 
         :return: the retention ``lam`` used, ``None`` if the reset was skipped (mode ``"reset"`` with no actor
             gradients to measure the dormancy on)
@@ -291,7 +322,9 @@ class DormantResetCallback(BaseCallback):
             return None
         policy = self.model.policy
         init = self.setting("reset_init") or policy.linear_init
-        soft_reset((policy.actor, policy.critic, policy.critic_target), lam, init)
+        critic_target = getattr(policy, "critic_target", None)  # CrossQ has no target network
+        networks = [policy.actor, policy.critic] + ([critic_target] if critic_target is not None else [])
+        soft_reset(networks, lam, init)
         for optimizer in (policy.actor.optimizer, policy.critic.optimizer):
             optimizer.state = collections.defaultdict(dict)  # Adam moments and step counts
         if self.model.use_sde:

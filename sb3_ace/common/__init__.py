@@ -1,0 +1,1 @@
+"""What ACE adds to a maximum-entropy learner, shared by every ACE learner (ACE, ACETQC, ACECrossQ)."""

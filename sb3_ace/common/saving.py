@@ -1,0 +1,95 @@
+"""Atomic saves: a file being replaced stays intact until its replacement is complete, and reaches the disk before it
+takes the old file's place."""
+
+import os
+import pathlib
+import socket
+import tempfile
+from collections.abc import Callable
+from typing import Any
+
+PARTIAL_MARKER = ".partial."
+"""Part of the name of a file being written: ``.<name>.<host>-<pid>.<random>.partial.<suffix>``."""
+
+
+def _host() -> str:
+    """This machine's short host name (without '.', which separates the parts of a partial file's name)."""
+    return socket.gethostname().split(".")[0]
+
+
+def _process_is_gone(pid: int) -> bool:
+    """Whether no process with this id runs on this machine (a process of another user still counts as running)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def remove_orphaned_partial_files(final: pathlib.Path) -> list[pathlib.Path]:
+    """
+    Remove the partial files that saves to ``final`` left beside it when their process was killed mid-write (e.g. by
+    ``kill -9`` or a preempting scheduler): those written on this host by a process that no longer runs. Files of
+    running processes (a save in progress), of other hosts (a shared file system) and of other names are kept.
+
+    :param final: the file the partial files were meant to become
+    :return: the files removed
+    """
+    removed = []
+    for path in final.parent.glob(f".{final.name}.*{PARTIAL_MARKER}*"):
+        writer = path.name[len(final.name) + 2 :].split(".", 1)[0]  # <host>-<pid>
+        writer_host, _, pid = writer.rpartition("-")
+        if writer_host == _host() and pid.isdigit() and _process_is_gone(int(pid)):
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
+
+
+def _fsync(path: pathlib.Path) -> None:
+    """Flush a file's data (or a folder's entries) from the OS's cache to the disk."""
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def save_atomically(path: Any, suffix: str, write: Callable[[Any], None]) -> None:
+    """
+    Call ``write`` on a temporary file beside ``path``, flush it to the disk and move it onto ``path``.
+
+    A process killed while writing (a checkpoint interrupted by the end of a job, say) leaves the previous file as
+    it was, instead of a truncated one; the move is atomic on POSIX and Windows file systems (``os.replace``). The
+    temporary file is fsynced before the move and the folder after it, so that a power loss cannot leave an empty
+    file in place of the previous one. A failed or interrupted ``write`` removes the temporary file; the temporary
+    files of processes killed outright (which cannot) are removed by the next save to the same path.
+
+    :param path: where the file goes, as SB3's ``save`` takes it: a ``str`` or ``PathLike`` (without a suffix,
+        ``.<suffix>`` is added, as SB3 does), or an open file object, written to directly (nothing to replace)
+    :param suffix: the file type's suffix without the dot, e.g. ``"zip"`` or ``"pkl"``
+    :param write: writes the file at the path it is given (e.g. SB3's ``save``)
+    """
+    if not isinstance(path, str | os.PathLike):
+        write(path)
+        return
+    final = pathlib.Path(path)
+    if final.suffix == "":
+        final = pathlib.Path(f"{final}.{suffix}")
+    final.parent.mkdir(parents=True, exist_ok=True)
+    remove_orphaned_partial_files(final)
+    # Same folder, so the final move never crosses file systems; ends with the suffix, so SB3 adds none
+    descriptor, temporary = tempfile.mkstemp(
+        dir=final.parent, prefix=f".{final.name}.{_host()}-{os.getpid()}.", suffix=f"{PARTIAL_MARKER}{suffix}"
+    )
+    os.close(descriptor)
+    try:
+        write(pathlib.Path(temporary))
+        _fsync(pathlib.Path(temporary))
+        os.replace(temporary, final)
+    except BaseException:  # KeyboardInterrupt and SystemExit too: the partial file must not stay behind
+        pathlib.Path(temporary).unlink(missing_ok=True)
+        raise
+    if os.name == "posix":  # the folder's entry for the moved file (Windows cannot open a folder for this)
+        _fsync(final.parent)
