@@ -64,10 +64,15 @@ VERSIONED_PACKAGES = (
     "torch",
     "gymnasium",
     "mujoco",
+    "dm-control",
+    "shimmy",
+    "metaworld",
     "numpy",
     "lingam",
     "scikit-learn",
 )
+# Those whose version changes what a run computes: the finished runs of a task fix them for its later runs
+NUMERICAL_PACKAGES = ("torch", "mujoco", "gymnasium", "numpy")
 
 
 @dataclass(frozen=True)
@@ -334,6 +339,25 @@ def load_results(campaign: Campaign, results: Path) -> list[dict[str, Any]]:
     return [json.loads(path.read_text()) for run in campaign.runs() if (path := run.result_path(results, campaign)).is_file()]
 
 
+def version_conflicts(run: Run, finished: list[dict[str, Any]]) -> dict[str, tuple[str | None, str | None]]:
+    """
+    The numerical libraries whose installed version differs from the one the finished runs of this run's task ran
+    with: ``{package: (theirs, installed)}``. A run trained with another simulator or torch version than the other
+    seeds of its task would not be comparable with them (e.g. ``pip install "sb3-ace[dmc]"`` takes mujoco below 4,
+    which HalfCheetah's committed runs did not have), so the runner leaves it for a machine that matches.
+    """
+    installed = versions()
+    conflicts: dict[str, tuple[str | None, str | None]] = {}
+    for result in finished:
+        if result["task"] != run.task.env_id:
+            continue
+        for package in NUMERICAL_PACKAGES:
+            theirs = result["versions"].get(package)
+            if package in result["versions"] and theirs != installed[package]:
+                conflicts[package] = (theirs, installed[package])
+    return conflicts
+
+
 def estimated_seconds(run: Run, finished: list[dict[str, Any]], device: str) -> float:
     """The slowest finished run of the same task on a machine like this one, else the campaign's prior."""
     here = machine()
@@ -383,12 +407,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     for task in sorted({run.task.env_id for run in not_installed}):
         print(f"  not installed: {task}")
+    finished = load_results(campaign, args.results)
+    mismatched = {run: conflicts for run in todo if (conflicts := version_conflicts(run, finished))}
+    for task in sorted({run.task.env_id for run in mismatched}):
+        conflicts = next(conflicts for run, conflicts in mismatched.items() if run.task.env_id == task)
+        described = ", ".join(f"{package} {theirs} (installed: {mine})" for package, (theirs, mine) in conflicts.items())
+        print(f"  not started: {task}, whose finished runs ran with {described}")
+    todo = [run for run in todo if run not in mismatched]
     if args.list:
         for run in todo:
             print(f"  missing: {run}")
         return 0
 
-    finished = load_results(campaign, args.results)
     failed: list[Run] = []
     not_started: list[Run] = []
     if todo:
