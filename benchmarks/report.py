@@ -2,15 +2,24 @@
 
     python -m benchmarks.report benchmarks/campaigns/sac_sized_100k.yml      # -> docs/campaigns/sac_sized_100k.md + .png
 
-Per task, over the seeds each variant has finished: the final evaluation return (at the budget) and the area under
-the learning curve (the mean evaluation return over all evaluations, step 0 included), each as an interquartile mean
-(IQM) with a 95% percentile-bootstrap confidence interval over the seeds, and the probability of improvement of
-each ACE variant over SAC, P(X > SAC), with its 95% bootstrap interval (rliable's metrics; seeds resampled
-independently in each variant), read as "no difference detected" when the interval includes 0.5. Then the
-per-seed values, the learning curves (IQM over the seeds, with each seed faint), the runs still missing and the
-core-hours they need at the measured speed, and the authors' reported values where task and budget match.
-rliable's own bootstrap is not called: it needs ``arch``, whose 7.x releases
-fail to import with pandas 3; scipy's percentile bootstrap computes the same intervals.
+Every variant is compared with the campaign's ``baseline`` (SAC unless the campaign file names another) and, when its
+name is another variant's name plus "-..." (an ablation: ``ACE-no-reset`` of ``ACE``), also with that variant. The
+comparison is rliable's probability of improvement P(X > Y): the probability that a run of X ends higher than a run
+of Y (ties count half), read as "no difference detected" when its 95% interval includes 0.5. The page has:
+
+- across tasks: P(X > Y) of every compared pair averaged over the tasks where both have at least 2 seeds, with a
+  95% stratified percentile-bootstrap interval (the seeds of each variant resampled within each task, independently);
+- per task, over the seeds each variant has finished: the final evaluation return (at the budget) and the area under
+  the learning curve (the mean evaluation return over all evaluations, step 0 included), each as an interquartile
+  mean (IQM) with a 95% percentile-bootstrap confidence interval over the seeds, P(X > baseline) with its interval
+  (the same bootstrap, on one task), the per-seed values and the authors' reported values where task, budget and
+  variant names match;
+- the ablations, per task, against the variant they ablate and against the baseline;
+- the learning curves (IQM over the seeds, each seed faint), and the runs still missing with the core-hours they need
+  (at the measured speed of their task, else the campaign file's estimate).
+
+rliable's own bootstrap is not called: it needs ``arch``, whose 7.x releases fail to import with pandas 3; scipy's
+percentile bootstrap computes the same intervals.
 """
 
 import argparse
@@ -23,14 +32,14 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import StrMethodFormatter
 from rliable import metrics
 from scipy import stats
 
 from benchmarks.campaign import RESULTS, ROOT, Campaign, load_results
 
-BASELINE = "SAC"
 # The authors' reported final returns (read by eye off the curves of their project page: approximate), by task and
-# budget: printed beside ours only where both match
+# budget, for their ACE and SAC: printed beside ours only where task, budget and the variant's name all match
 AUTHORS_REPORTED: dict[tuple[str, int], dict[str, float]] = {
     ("HalfCheetah-v5", 1_000_000): {"ACE": 12_700, "SAC": 11_000},
     ("Walker2d-v5", 1_000_000): {"ACE": 5_300, "SAC": 4_200},
@@ -41,6 +50,7 @@ AUTHORS_REPORTED: dict[tuple[str, int], dict[str, float]] = {
     ("dm_control/hopper-stand-v0", 400_000): {"ACE": 840, "SAC": 750},
     ("dm_control/quadruped-walk-v0", 400_000): {"ACE": 810, "SAC": 780},
 }
+SEED_COLUMNS = ["task", "variant", "seed", "final", "auc", "steps_per_s", "minutes"]
 
 
 def curves(results: list[dict[str, Any]]) -> pd.DataFrame:
@@ -70,76 +80,306 @@ def per_seed(results: list[dict[str, Any]], budget: int) -> pd.DataFrame:
                 "minutes": r["wall_seconds"] / 60,
             }
         )
-    return pd.DataFrame(rows).sort_values(["task", "variant", "seed"], ignore_index=True)
+    return pd.DataFrame(rows, columns=SEED_COLUMNS).sort_values(["task", "variant", "seed"], ignore_index=True)
+
+
+def iqm(values: np.ndarray, axis: int = -1) -> np.ndarray:
+    """rliable's IQM (``metrics.aggregate_iqm``: the 25% trimmed mean) along one axis, for the vectorized bootstrap."""
+    return stats.trim_mean(values, proportiontocut=0.25, axis=axis)
 
 
 def iqm_interval(values: np.ndarray, reps: int) -> tuple[float, float, float]:
     """IQM of ``values`` over the seeds with its 95% percentile-bootstrap interval (NaN with fewer than 2 seeds)."""
-    iqm = float(metrics.aggregate_iqm(values))
+    value = float(metrics.aggregate_iqm(values))
     if len(values) < 2:
-        return iqm, float("nan"), float("nan")
-    interval = stats.bootstrap(
-        (values,), metrics.aggregate_iqm, vectorized=False, method="percentile", n_resamples=reps, random_state=0
-    ).confidence_interval
-    return iqm, float(interval.low), float(interval.high)
-
-
-def probability_of_improvement(x: np.ndarray, y: np.ndarray, reps: int) -> tuple[float, float, float]:
-    """P(X > Y) over the seeds (ties count half: rliable's definition) with its 95% bootstrap interval."""
-
-    def statistic(a: np.ndarray, b: np.ndarray) -> float:
-        return float(metrics.probability_of_improvement(a[:, np.newaxis], b[:, np.newaxis]))
-
-    value = statistic(x, y)
-    if min(len(x), len(y)) < 2:
         return value, float("nan"), float("nan")
     interval = stats.bootstrap(
-        (x, y), statistic, vectorized=False, paired=False, method="percentile", n_resamples=reps, random_state=0
+        (values,), iqm, vectorized=True, method="percentile", n_resamples=reps, random_state=0
     ).confidence_interval
     return value, float(interval.low), float(interval.high)
 
 
-def task_table(seeds: pd.DataFrame, variants: list[str], reps: int) -> pd.DataFrame:
-    """Per variant of one task: seeds, IQM and interval of final return and AUC, P(variant > SAC)."""
+def improvement(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
+    """
+    P(X > Y) between the seeds of X and of Y along ``axis``, ties counting half: rliable's probability of improvement
+    on one task (the Mann-Whitney U statistic over the number of pairs), vectorized for the bootstrap.
+    """
+    x = np.moveaxis(x, axis, -1)[..., :, np.newaxis]
+    y = np.moveaxis(y, axis, -1)[..., np.newaxis, :]
+    return np.mean((x > y) + 0.5 * (x == y), axis=(-2, -1))
+
+
+def average_probability_of_improvement(pairs: list[tuple[np.ndarray, np.ndarray]], reps: int) -> tuple[float, float, float]:
+    """
+    P(X > Y) averaged over tasks, given each task's (seeds of X, seeds of Y): rliable's ``probability_of_improvement``
+    (which needs as many seeds on every task; here each task has its own), with its 95% stratified percentile-bootstrap
+    interval: each variant's seeds resampled within each task, independently. NaN interval if a task has fewer than 2
+    seeds of either variant.
+    """
+    value = float(np.mean([metrics.probability_of_improvement(x[:, np.newaxis], y[:, np.newaxis]) for x, y in pairs]))
+    if min(min(len(x), len(y)) for x, y in pairs) < 2:
+        return value, float("nan"), float("nan")
+
+    def statistic(*samples: np.ndarray, axis: int = -1) -> np.ndarray:
+        return np.mean([improvement(x, y, axis) for x, y in zip(samples[::2], samples[1::2], strict=True)], axis=0)
+
+    interval = stats.bootstrap(
+        [sample for pair in pairs for sample in pair],
+        statistic,
+        vectorized=True,
+        paired=False,
+        method="percentile",
+        n_resamples=reps,
+        random_state=0,
+    ).confidence_interval
+    return value, float(interval.low), float(interval.high)
+
+
+def probability_of_improvement(x: np.ndarray, y: np.ndarray, reps: int) -> tuple[float, float, float]:
+    """P(X > Y) over the seeds of one task with its 95% bootstrap interval: the average over this one task."""
+    return average_probability_of_improvement([(x, y)], reps)
+
+
+def parent(variant: str, variants: list[str]) -> str | None:
+    """The variant that ``variant`` ablates: the longest other name that, plus "-", begins its name (ACE-no-reset: ACE)."""
+    return max((other for other in variants if variant.startswith(other + "-")), key=len, default=None)
+
+
+def comparisons(variants: list[str], baseline: str) -> list[tuple[str, str]]:
+    """The (X, Y) pairs compared: every other variant against the baseline, an ablation first against its parent."""
+    pairs = []
+    for variant in variants:
+        if variant == baseline:
+            continue
+        of = parent(variant, variants)
+        if of is not None and of != baseline:
+            pairs.append((variant, of))
+        pairs.append((variant, baseline))
+    return pairs
+
+
+def ablations(variants: list[str], baseline: str) -> list[str]:
+    """The variants that ablate another (see :func:`parent`), the baseline aside."""
+    return [variant for variant in variants if variant != baseline and parent(variant, variants) is not None]
+
+
+def interval_text(p: float, low: float, high: float) -> str:
+    return f"{p:.2f} (no CI)" if np.isnan(low) else f"{p:.2f} [{low:.2f}, {high:.2f}]"
+
+
+def verdict(x: str, y: str, p: float, low: float, high: float, seeds: str, scope: str = "") -> str:
+    """One reading of P(X > Y) in final return: where its 95% interval lies from 0.5, and the seeds it rests on."""
+    if np.isnan(low):
+        return f"- {x} against {y}{scope}: {seeds}, too few for an interval: nothing to read yet."
+    stat = f"P({x} > {y}) = {p:.2f}, 95% CI [{low:.2f}, {high:.2f}], {seeds}"
+    if low > 0.5:
+        return f"- {x} ends better than {y}{scope} ({stat}: the interval excludes 0.5)."
+    if high < 0.5:
+        return f"- {x} ends worse than {y}{scope} ({stat}: the interval excludes 0.5)."
+    return f"- No difference detected between {x} and {y} in final return{scope} ({stat}: the interval includes 0.5)."
+
+
+def values(seeds: pd.DataFrame, variant: str, metric: str) -> np.ndarray:
+    return seeds[seeds.variant == variant][metric].to_numpy(dtype=float)
+
+
+def task_table(seeds: pd.DataFrame, variants: list[str], baseline: str, reps: int) -> pd.DataFrame:
+    """Per variant of one task: seeds, IQM and interval of final return and AUC, P(variant > baseline)."""
     rows = []
-    baseline = seeds[seeds.variant == BASELINE]
     for variant in variants:
         runs = seeds[seeds.variant == variant]
         if runs.empty:
             continue
         row: dict[str, Any] = {"variant": variant, "seeds": len(runs)}
         for metric, name in (("final", "final return"), ("auc", "AUC")):
-            iqm, low, high = iqm_interval(runs[metric].to_numpy(), reps)
-            row[f"{name} IQM"] = f"{iqm:.0f}"
-            row[f"{name} 95% CI"] = f"[{low:.0f}, {high:.0f}]"
-        if variant != BASELINE and not baseline.empty:
+            value, low, high = iqm_interval(runs[metric].to_numpy(dtype=float), reps)
+            row[f"{name} IQM"] = f"{value:.0f}"
+            row[f"{name} 95% CI"] = f"[{low:.0f}, {high:.0f}]" if not np.isnan(low) else "(1 seed)"
+        if variant != baseline and (seeds.variant == baseline).any():
             for metric, name in (("final", "final"), ("auc", "AUC")):
-                p, low, high = probability_of_improvement(runs[metric].to_numpy(), baseline[metric].to_numpy(), reps)
-                row[f"P(> SAC), {name}"] = f"{p:.2f} [{low:.2f}, {high:.2f}]"
+                p = probability_of_improvement(values(seeds, variant, metric), values(seeds, baseline, metric), reps)
+                row[f"P(> {baseline}), {name}"] = interval_text(*p)
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def reading(seeds: pd.DataFrame, variants: list[str], reps: int) -> list[str]:
-    """One sentence per ACE variant of one task: what the final returns say against SAC, from P(X > SAC)'s interval."""
-    baseline = seeds[seeds.variant == BASELINE].final.to_numpy()
+def reading(seeds: pd.DataFrame, pairs: list[tuple[str, str]], reps: int) -> list[str]:
+    """One sentence per pair (X, Y) of one task with runs of both: what the final returns say, from P(X > Y)'s interval."""
     sentences = []
-    for variant in variants:
-        runs = seeds[seeds.variant == variant].final.to_numpy()
-        if variant == BASELINE or len(runs) == 0:
-            continue
-        if min(len(runs), len(baseline)) < 2:
-            sentences.append(f"- {variant}: {len(runs)} seed(s) against {len(baseline)} of SAC: too few for an interval.")
-            continue
-        p, low, high = probability_of_improvement(runs, baseline, reps)
-        interval = f"P({variant} > SAC) = {p:.2f}, 95% CI [{low:.2f}, {high:.2f}], {len(runs)} vs {len(baseline)} seeds"
-        if low > 0.5:
-            sentences.append(f"- {variant} ends better than SAC ({interval}: the interval excludes 0.5).")
-        elif high < 0.5:
-            sentences.append(f"- {variant} ends worse than SAC ({interval}: the interval excludes 0.5).")
-        else:
-            sentences.append(f"- No difference detected between {variant} and SAC in final return ({interval}).")
+    for x, y in pairs:
+        xs, ys = values(seeds, x, "final"), values(seeds, y, "final")
+        if len(xs) and len(ys):
+            sentences.append(verdict(x, y, *probability_of_improvement(xs, ys, reps), f"{len(xs)} vs {len(ys)} seeds"))
+        elif len(xs):
+            sentences.append(f"- {x} against {y}: no run of {y} on this task yet.")
     return sentences
+
+
+def scope_line(campaign: Campaign, where: str) -> str:
+    return (
+        f"Reading (final return at {campaign.budget:,} env steps, at the campaign's settings, {where}, with the seeds "
+        "counted; it says nothing of longer budgets, other settings or other tasks):"
+    )
+
+
+def few_seeds_caveat(sentences: list[str], counts: list[int]) -> list[str]:
+    """The caveat of readings that rest on intervals from fewer than 10 seeds of a variant."""
+    if any("95% CI" in sentence for sentence in sentences) and min(counts) < 10:
+        return [
+            '- With fewer than 10 seeds per variant the intervals are wide: read "no difference detected" as '
+            '"not enough runs yet", not as "no difference".'
+        ]
+    return []
+
+
+def across_tasks(campaign: Campaign, seeds: pd.DataFrame, reps: int) -> list[str]:
+    """The section comparing the variants across tasks: P(X > Y) averaged over the tasks with 2 seeds of both."""
+    variants = [variant.name for variant in campaign.variants]
+    rows, sentences, not_yet, left_out = [], [], [], []
+    entered_tasks: set[str] = set()
+    entered_counts: list[int] = []
+    by_task = {task.env_id: seeds[seeds.task == task.env_id] for task in campaign.tasks}
+    for x, y in comparisons(variants, campaign.baseline):
+        counts = {task: (int((runs.variant == x).sum()), int((runs.variant == y).sum())) for task, runs in by_task.items()}
+        entered = [task for task, (nx, ny) in counts.items() if min(nx, ny) >= 2]
+        left_out += [f"{task} for {x} vs {y} ({nx} vs {ny} seeds)" for task, (nx, ny) in counts.items() if 0 < min(nx, ny) < 2]
+        if not entered:
+            not_yet.append(f"{x} vs {y}")
+            continue
+        entered_tasks.update(entered)
+        entered_counts += [n for task in entered for n in counts[task]]
+        described = "; ".join(f"{task}: {counts[task][0]} vs {counts[task][1]}" for task in entered)
+        row: dict[str, Any] = {"X": x, "Y": y, "tasks: seeds of X vs Y": described}
+        for metric, name in (("final", "final"), ("auc", "AUC")):
+            per_task = [(values(by_task[task], x, metric), values(by_task[task], y, metric)) for task in entered]
+            result = average_probability_of_improvement(per_task, reps)
+            row[f"P(X > Y), {name}"] = interval_text(*result)
+            if metric == "final":
+                over = f", averaged over {len(entered)} task{'s' if len(entered) > 1 else ''}"
+                sentences.append(verdict(x, y, *result, f"{described} seeds", over))
+        rows.append(row)
+    lines = [
+        "## Across tasks",
+        "",
+        "P(X > Y): the probability that a run of X ends higher than a run of Y (ties count half), averaged over the tasks "
+        "where both have at least 2 seeds (rliable's probability of improvement); its 95% interval is a stratified "
+        "bootstrap: the seeds of each variant resampled within each task, independently, as in each task's own interval. "
+        "Final return at the budget, and AUC (the mean evaluation return along the run).",
+        "",
+    ]
+    if not rows:
+        which = "No finished runs yet." if seeds.empty else "No pair of variants has a task with at least 2 seeds of both yet."
+        return [*lines, which, "", *([f"- Left out: {'; '.join(left_out)}.", ""] if left_out else [])]
+    lines += [pd.DataFrame(rows).to_markdown(index=False), "", scope_line(campaign, "on the tasks listed"), "", *sentences]
+    if len(entered_tasks) == 1:
+        lines += [f"- One task only so far ({min(entered_tasks)}): these values are that task's own, not a view across tasks."]
+    lines += few_seeds_caveat(sentences, entered_counts)
+    if not_yet:
+        lines += [f"- Not compared yet (no task with at least 2 seeds of both): {', '.join(not_yet)}."]
+    if left_out:
+        lines += [f"- Left out, fewer than 2 seeds of one variant: {'; '.join(left_out)}."]
+    return [*lines, ""]
+
+
+def ablation_section(campaign: Campaign, seeds: pd.DataFrame, reps: int) -> list[str]:
+    """The ablations on each task where they have runs: P(X > Y) against the variant each ablates and the baseline."""
+    variants = [variant.name for variant in campaign.variants]
+    ablated = ablations(variants, campaign.baseline)
+    if not ablated:
+        return []
+    parents = sorted({parent(variant, variants) for variant in ablated}, key=variants.index)
+    against = " and ".join(f"`{name}`" for name in dict.fromkeys([*parents, campaign.baseline]))
+    lines = [
+        "## Ablations",
+        "",
+        'The variants named after another plus "-...": '
+        + ", ".join(f"`{variant}` (of `{parent(variant, variants)}`)" for variant in ablated)
+        + f". Each against the variant it ablates (what removing the part changes) and against the baseline, so against "
+        f"{against}, on each task where it has runs: P(X > Y) over the seeds with its 95% bootstrap interval, as in the "
+        "task sections.",
+        "",
+    ]
+    shown = False
+    for task in (task.env_id for task in campaign.tasks):
+        task_seeds = seeds[seeds.task == task]
+        pairs = [
+            (x, y) for x, y in comparisons(variants, campaign.baseline) if x in ablated and (task_seeds.variant == x).any()
+        ]
+        if not pairs:
+            continue
+        shown = True
+        rows = []
+        for x, y in pairs:
+            row: dict[str, Any] = {
+                "ablation": x,
+                "against": y,
+                "seeds": f"{(task_seeds.variant == x).sum()} vs {(task_seeds.variant == y).sum()}",
+            }
+            for metric, name in (("final", "final"), ("auc", "AUC")):
+                xs, ys = values(task_seeds, x, metric), values(task_seeds, y, metric)
+                row[f"P(ablation > against), {name}"] = (
+                    interval_text(*probability_of_improvement(xs, ys, reps)) if len(ys) else ""
+                )
+            rows.append(row)
+        counts = task_seeds[task_seeds.variant.isin({v for pair in pairs for v in pair})].groupby("variant").size().tolist()
+        lines += [f"### {task}", "", pd.DataFrame(rows).to_markdown(index=False), "", scope_line(campaign, f"on {task}"), ""]
+        sentences = reading(task_seeds, pairs, reps)
+        lines += [*sentences, *few_seeds_caveat(sentences, counts), ""]
+    if not shown:
+        lines += [f"No run of {' or '.join(ablated)} has finished yet (see the missing runs).", ""]
+    return lines
+
+
+def seed_ranges(seeds: list[int]) -> str:
+    """``[0, 1, 2, 5]`` as ``0-2, 5``."""
+    spans: list[list[int]] = []
+    for seed in sorted(seeds):
+        if spans and seed == spans[-1][1] + 1:
+            spans[-1][1] = seed
+        else:
+            spans.append([seed, seed])
+    return ", ".join(f"{low}-{high}" if high > low else f"{low}" for low, high in spans)
+
+
+def missing_section(campaign: Campaign, missing: list[Any], seeds: pd.DataFrame) -> list[str]:
+    """The runs still missing, per task and variant, and the core-hours they need at the best estimate of their speed."""
+    rows, total = [], 0.0
+    for task in campaign.tasks:
+        for variant in campaign.variants:
+            runs = [run for run in missing if run.task == task and run.variant == variant]
+            if not runs:
+                continue
+            same = seeds[(seeds.task == task.env_id) & (seeds.variant == variant.name)].minutes
+            on_task = seeds[seeds.task == task.env_id].minutes
+            if len(same):
+                minutes, source = float(same.median()), f"median of its {len(same)} runs" if len(same) > 1 else "its 1 run"
+            elif len(on_task):
+                n = len(on_task)
+                minutes, source = float(on_task.median()), f"median of the task's {n} runs" if n > 1 else "the task's 1 run"
+            else:
+                minutes, source = task.minutes_per_run, "campaign file's estimate"
+            total += len(runs) * minutes / 60
+            rows.append(
+                {
+                    "task": task.env_id,
+                    "variant": variant.name,
+                    "runs": len(runs),
+                    "seeds": seed_ranges([run.seed for run in runs]),
+                    "min per run": f"{minutes:.0f}",
+                    "estimated from": source,
+                    "core-hours": f"{len(runs) * minutes / 60:.1f}",
+                }
+            )
+    return [
+        "## Missing runs",
+        "",
+        f"{len(missing)} run{'s' if len(missing) > 1 else ''}, about {total:.1f} core-hours (one single-threaded worker "
+        "per run). Measured minutes are wall times including evaluation, on cores shared with other work (an upper bound "
+        "for a core of the same kind); the campaign file's estimates stand in for tasks with no finished run.",
+        "",
+        pd.DataFrame(rows).to_markdown(index=False),
+        "",
+    ]
 
 
 def plot(evaluations: pd.DataFrame, tasks: list[str], variants: list[str], path: Path) -> None:
@@ -152,10 +392,12 @@ def plot(evaluations: pd.DataFrame, tasks: list[str], variants: list[str], path:
             if runs.empty:
                 continue
             table = runs.pivot(index="step", columns="seed", values="mean_return")
-            iqm = table.apply(lambda row: metrics.aggregate_iqm(row.dropna().to_numpy()), axis=1)
+            curve = table.apply(lambda row: metrics.aggregate_iqm(row.dropna().to_numpy()), axis=1)
             ax.plot(table.index, table.to_numpy(), color=colors[variant], alpha=0.15, linewidth=0.7)
-            ax.plot(iqm.index, iqm, color=colors[variant], linewidth=2, label=f"{variant} (IQM, {table.shape[1]} seeds)")
+            label = f"{variant} (IQM, {table.shape[1]} seeds)" if table.shape[1] > 1 else f"{variant} (1 seed)"
+            ax.plot(curve.index, curve, color=colors[variant], linewidth=2, label=label)
         ax.set(title=task, xlabel="env steps", ylabel="evaluation return (deterministic)")
+        ax.xaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
         ax.grid(alpha=0.3)
         ax.legend(loc="upper left")
     fig.tight_layout()
@@ -164,9 +406,26 @@ def plot(evaluations: pd.DataFrame, tasks: list[str], variants: list[str], path:
     plt.close(fig)
 
 
-def returns(values: dict[str, float]) -> str:
+def returns(reported: dict[str, float]) -> str:
     """Reported final returns as ``ACE ~12,700, SAC ~11,000``."""
-    return ", ".join(f"{variant} ~{value:,.0f}" for variant, value in values.items())
+    return ", ".join(f"{variant} ~{value:,.0f}" for variant, value in reported.items())
+
+
+def authors_line(task: str, campaign: Campaign) -> list[str]:
+    """The authors' reported values of the campaign's variants on this task (their ACE and SAC: matched by name)."""
+    names = {variant.name for variant in campaign.variants}
+    reported = {
+        budget: matched
+        for (t, budget), by_variant in AUTHORS_REPORTED.items()
+        if t == task and (matched := {v: value for v, value in by_variant.items() if v in names})
+    }
+    if campaign.budget in reported:
+        at_budget = returns(reported[campaign.budget])
+        return [f"The authors report (read off their curves, their settings) at this budget: {at_budget}.", ""]
+    if reported:
+        at = "; ".join(f"{returns(values)} at {budget:,} steps" for budget, values in reported.items())
+        return [f"The authors report (read off their curves, their settings) only {at}: not comparable.", ""]
+    return []
 
 
 def repo_path(path: Path) -> str:
@@ -180,7 +439,9 @@ def report(campaign: Campaign, campaign_file: Path, results_folder: Path, docs: 
     results = load_results(campaign, results_folder)
     variants = [variant.name for variant in campaign.variants]
     tasks = [task.env_id for task in campaign.tasks]
-    seeds = per_seed(results, campaign.budget) if results else pd.DataFrame(columns=["task", "variant"])
+    baseline = campaign.baseline
+    ablated = ablations(variants, baseline)
+    seeds = per_seed(results, campaign.budget)
     figure = docs / f"{campaign.name}.png"
     if results:
         plot(curves(results), [t for t in tasks if (seeds.task == t).any()], variants, figure)
@@ -200,62 +461,57 @@ def report(campaign: Campaign, campaign_file: Path, results_folder: Path, docs: 
             f"`{v.name}` ({v.algo}{', ' + ', '.join(f'{k}={val}' for k, val in v.kwargs.items()) if v.kwargs else ''})"
             for v in campaign.variants
         )
-        + f". Common settings: {campaign.hyperparams or 'SB3 defaults'}. {campaign.description}",
+        + f"; the baseline the others are compared with: `{baseline}`. Common settings: "
+        f"{campaign.hyperparams or 'the defaults of each algorithm'}. {campaign.description}",
         "",
-        f"**Runs.** {len(results)} of {len(grid)} finished; {len(missing)} missing.",
     ]
     if results:
         machines = sorted({f"{r['machine']['cpu']}, {r['machine']['cores']} cores, {r['device']}" for r in results})
         commits = sorted({r["commit"] for r in results})
+        speeds = "; ".join(
+            f"{task} {runs.steps_per_s.median():.1f} env steps/s, {runs.minutes.median():.0f} min"
+            for task in tasks
+            if not (runs := seeds[seeds.task == task]).empty
+        )
         lines += [
+            f"**Runs.** {len(results)} of {len(grid)} finished; {len(missing)} missing.",
             f"Machines: {'; '.join(machines)}. Package commits: {', '.join(commits)}. "
-            f"Train speed {seeds.steps_per_s.median():.1f} env steps/s per run (median; runs shared the cores), "
-            f"{seeds.minutes.median():.0f} min per run including evaluation.",
+            f"Train speed and wall time per run including evaluation (medians; runs shared the cores): {speeds}.",
         ]
+    else:
+        lines += [f"**Runs.** No finished runs yet: 0 of {len(grid)}."]
     if campaign.notes:
         lines += ["", "**Notes.**", "", *(f"- {note}" for note in campaign.notes)]
+    lines += ["", *across_tasks(campaign, seeds, reps)]
     for task in tasks:
         task_seeds = seeds[seeds.task == task]
-        lines += ["", f"## {task}", ""]
+        lines += [f"## {task}", ""]
         if task_seeds.empty:
-            lines += ["No finished run yet."]
+            lines += ["No finished run yet.", ""]
             continue
-        lines += [task_table(task_seeds, variants, reps).fillna("").to_markdown(index=False), ""]
-        lines += ["Reading (final return):", "", *reading(task_seeds, variants, reps)]
-        if task_seeds.groupby("variant").size().min() < 10:
-            lines += [
-                '- With fewer than 10 seeds per variant the intervals are wide: read "no difference detected" as '
-                '"not enough runs yet", not as "no difference".'
-            ]
-        lines += [""]
-        authors = AUTHORS_REPORTED.get((task, campaign.budget))
-        if authors:
-            lines += [f"The authors report (read off their curves, their settings) at this budget: {returns(authors)}.", ""]
-        elif reported := {budget: values for (t, budget), values in AUTHORS_REPORTED.items() if t == task}:
-            at = "; ".join(f"{returns(values)} at {budget:,} steps" for budget, values in reported.items())
-            lines += [f"The authors report (read off their curves, their settings) only {at}: not comparable.", ""]
+        lines += [task_table(task_seeds, variants, baseline, reps).fillna("").to_markdown(index=False), ""]
+        pairs = [(variant, baseline) for variant in variants if variant != baseline and variant not in ablated]
+        sentences = reading(task_seeds, pairs, reps)
+        if task_seeds.variant.isin(ablated).any():
+            sentences += ["- The ablations: see the Ablations section."]
+        if sentences:
+            counts = task_seeds.groupby("variant").size().tolist()
+            lines += [scope_line(campaign, "on this task"), "", *sentences, *few_seeds_caveat(sentences, counts), ""]
+        lines += authors_line(task, campaign)
         wide = (
             task_seeds.pivot(index="seed", columns="variant", values="final")
             .reindex(columns=variants)
             .dropna(how="all", axis=1)
         )
-        lines += ["Final return per seed:", "", wide.round(0).to_markdown(), ""]
+        shown = wide.astype(object).where(wide.notna(), None)  # a seed one variant has not run: an empty cell
+        lines += ["Final return per seed:", "", shown.to_markdown(missingval="", floatfmt=".0f"), ""]
+    lines += ablation_section(campaign, seeds, reps)
     if results:
-        lines += ["", f"![learning curves]({figure.name})", ""]
+        lines += ["## Learning curves", "", f"![learning curves]({figure.name})", ""]
     if missing:
-        per_run_hours = (seeds.minutes.median() / 60) if results else float("nan")
-        counts = pd.Series([f"{run.task.env_id} {run.variant.name}" for run in missing]).value_counts(sort=False)
-        lines += [
-            "## Missing runs",
-            "",
-            f"{len(missing)} runs, about {len(missing) * per_run_hours:.1f} core-hours at the median measured "
-            f"{per_run_hours * 60:.0f} min of wall time per run (one single-threaded worker per run, on cores shared "
-            "with other work: an upper bound):",
-            "",
-            *(f"- {name}: {count}" for name, count in counts.items()),
-            "",
-        ]
+        lines += missing_section(campaign, missing, seeds)
     text = "\n".join(lines)
+    docs.mkdir(parents=True, exist_ok=True)
     (docs / f"{campaign.name}.md").write_text(text)
     return text
 

@@ -1,4 +1,5 @@
-"""``python -m sb3_ace.enjoy``: rl-zoo3's enjoy script (run a trained agent) with ACE registered as ``--algo ace``."""
+"""``python -m sb3_ace.enjoy``: rl-zoo3's enjoy script (run a trained agent) with ACE's learners registered as
+``--algo ace``, ``ace_tqc`` and ``ace_crossq``."""
 
 from rl_zoo3.enjoy import enjoy
 
@@ -6,7 +7,7 @@ from sb3_ace.zoo import register
 
 
 def main() -> None:
-    """Register ACE with rl-zoo3, then run rl-zoo3's enjoy script on this process's command line."""
+    """Register ACE's learners with rl-zoo3, then run rl-zoo3's enjoy script on this process's command line."""
     register()
     enjoy()
 

@@ -1,4 +1,5 @@
-"""``python -m sb3_ace.record_video``: rl-zoo3's record_video script with ACE registered as ``--algo ace``."""
+"""``python -m sb3_ace.record_video``: rl-zoo3's record_video script with ACE's learners registered as ``--algo ace``,
+``ace_tqc`` and ``ace_crossq``."""
 
 import runpy
 
@@ -6,7 +7,7 @@ from sb3_ace.zoo import register
 
 
 def main() -> None:
-    """Register ACE with rl-zoo3, then run rl-zoo3's record_video script (a ``__main__`` block, no function)."""
+    """Register ACE's learners with rl-zoo3, then run rl-zoo3's record_video script (a ``__main__`` block, no function)."""
     register()
     runpy.run_module("rl_zoo3.record_video", run_name="__main__", alter_sys=True)
 

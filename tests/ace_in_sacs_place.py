@@ -12,11 +12,14 @@ import inspect
 
 import pytest
 import stable_baselines3
+import torch as th
 from stable_baselines3.common.base_class import BaseAlgorithm
 
 from sb3_ace import ACE
 
 stable_baselines3.SAC = ACE  # type: ignore[misc]
+# One thread, as the project's tests have (tests/conftest.py): on busy cores PyTorch's threads slow small updates 5-10x
+th.set_num_threads(1)
 
 SB3_ALGORITHM_NAMES = {"a2c", "ddpg", "dqn", "ppo", "sac", "td3"}
 INTENDED_DIFFERENCES = {

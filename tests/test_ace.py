@@ -2,6 +2,7 @@
 
 import logging
 import math
+from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
@@ -382,3 +383,12 @@ def test_replay_buffer_save_load_and_set_env(tmp_path):
     loaded.set_env(make_vec_env(LinearRewardEnv, n_envs=1))
     loaded.learn(100, reset_num_timesteps=False)
     assert loaded.num_timesteps == 250
+
+
+def test_load_a_model_saved_by_sb3_ace_0_1_0():
+    """sb3-ace 0.1.0 kept ACE's policies in ``sb3_ace.policies``: its saved models name their policy class there."""
+    model = ACE.load(Path(__file__).parent / "data" / "ace_0_1_0_pendulum.zip")
+    assert isinstance(model.policy, ACEPolicy)
+    obs = np.linspace(-1, 1, 9, dtype=np.float32).reshape(3, 3)
+    saved_actions = [[-0.38229095935821533], [-0.40176594257354736], [-0.5188071727752686]]  # predicted by 0.1.0
+    np.testing.assert_array_equal(model.predict(obs, deterministic=True)[0], np.array(saved_actions, dtype=np.float32))

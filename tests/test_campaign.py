@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -9,9 +10,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from rliable import metrics
+from scipy import stats
 
 from benchmarks.campaign import Campaign, Run
-from benchmarks.report import probability_of_improvement, report
+from benchmarks.report import (
+    average_probability_of_improvement,
+    comparisons,
+    improvement,
+    parent,
+    probability_of_improvement,
+    report,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY_CAMPAIGN = {
@@ -107,6 +117,35 @@ def test_a_failing_run_leaves_nothing_behind(tmp_path):
     assert [p.name for p in (tmp_path / "results").rglob("*") if p.is_file()] == ["seed0.json"]  # SAC's only
 
 
+def test_the_learners_and_their_ace_versions_train_in_a_campaign(tmp_path):
+    schedule = {"causal_sample_size": 100, "causal_interval": 100, "reset_interval": 100, "reset_start": 0}
+    variants = {
+        "TQC": {"algo": "tqc"},
+        "ACETQC": {"algo": "ace_tqc", **schedule},
+        "CrossQ": {"algo": "crossq"},
+        "ACECrossQ": {"algo": "ace_crossq", **schedule},
+    }
+    campaign_file = write_campaign(tmp_path, variants=variants, seeds=[0], baseline="TQC")
+    out = run_campaign(campaign_file, "--workers", "2", "--results", tmp_path / "results")
+    assert out.returncode == 0, out.stdout + out.stderr
+    for variant in variants:
+        result = json.loads((tmp_path / "results" / "tiny" / "Pendulum-v1" / variant / "seed0.json").read_text())
+        assert result["algo"] == variants[variant]["algo"] and result["curve"][-1]["step"] == 300
+        assert (result["causal_weights"] is None) == (not variant.startswith("ACE"))
+
+
+def test_runs_whose_libraries_differ_from_their_tasks_finished_runs_are_not_started(tmp_path):
+    campaign_file, results = write_campaign(tmp_path), tmp_path / "results"
+    finished = {**fixture_result("Pendulum-v1", "SAC", 0, [0.0, 0.0, 0.0]), "versions": {"torch": "0.0.1"}}
+    path = results / "tiny" / "Pendulum-v1" / "SAC" / "seed0.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps(finished))
+    out = run_campaign(campaign_file, "--list", "--results", results)
+    assert out.returncode == 0
+    assert "not started: Pendulum-v1, whose finished runs ran with torch 0.0.1 (installed: 2." in out.stdout
+    assert "missing:" not in out.stdout  # the task's other runs wait for a machine that matches
+
+
 def fixture_result(task: str, variant: str, seed: int, finals: list[float]) -> dict:
     """A result file's content whose curve ends at ``finals`` (evaluations at 0, 50 and 100 steps)."""
     return {
@@ -152,8 +191,150 @@ def test_report_from_fixture_results(tmp_path):
     assert "- ACE ends better than SAC (P(ACE > SAC) = 1.00, 95% CI [1.00, 1.00], 3 vs 4 seeds" in text
     assert "7 of 8 finished; 1 missing" in text
     assert "**Notes.**\n\n- Seeds 0-1 ran before a fix." in text
-    assert "- Pendulum-v1 ACE: 1" in text
-    assert "1 runs, about 0.5 core-hours" in text  # 30 min per run, measured
+    assert re.search(r"\| Pendulum-v1 \| ACE +\| +1 \| +3 \| +30 \| median of its 3 runs +\| +0.5 \|", text)
+    assert "1 run, about 0.5 core-hours" in text  # 30 min per run, measured
+
+
+def write_fixture_results(campaign: Campaign, results: Path, finals: dict[tuple[str, str], list[float]]) -> None:
+    """Result files of the runs in ``finals``: seed i of (task, variant) ends at ``finals[task, variant][i]``."""
+    runs = {(run.task.env_id, run.variant.name, run.seed): run for run in campaign.runs()}
+    for (task, variant), values in finals.items():
+        for seed, final in enumerate(values):
+            path = runs[task, variant, seed].result_path(results, campaign)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(fixture_result(task, variant, seed, [0.0, final / 2, final])))
+
+
+def test_report_across_tasks_and_ablations_against_the_campaigns_baseline(tmp_path):
+    campaign_file = write_campaign(
+        tmp_path,
+        budget=100,
+        evaluation={"every": 50, "episodes": 1},
+        seeds=[0, 1, 2, 3],
+        tasks={"HalfCheetah-v5": {}, "Pendulum-v1": {}, "Hopper-v5": {"minutes_per_run": 50}},
+        baseline="TQC",
+        variants={
+            "TQC": {"algo": "tqc"},
+            "ACETQC": {"algo": "ace_tqc"},
+            "ACETQC-no-reset": {"algo": "ace_tqc", "reset_mode": None, "priority": 1},
+        },
+    )
+    campaign = Campaign.load(campaign_file)
+    finals = {
+        ("HalfCheetah-v5", "TQC"): [0, 10, 20, 30],
+        ("HalfCheetah-v5", "ACETQC"): [100, 110, 120, 130],  # P(ACETQC > TQC) = 1
+        ("HalfCheetah-v5", "ACETQC-no-reset"): [50, 60, 70],  # below every ACETQC seed, above every TQC seed
+        ("Pendulum-v1", "TQC"): [0, 10, 20, 30],
+        ("Pendulum-v1", "ACETQC"): [5, 15, 25, 35],  # P(ACETQC > TQC) = (1 + 2 + 3 + 4) / 16 = 0.625
+        ("Pendulum-v1", "ACETQC-no-reset"): [40],  # one seed: no interval, and left out of the view across tasks
+    }
+    write_fixture_results(campaign, tmp_path / "results", finals)
+    text = report(campaign, campaign_file, tmp_path / "results", tmp_path / "docs", reps=200)
+
+    assert "SAC" not in text  # the campaign's baseline everywhere; the authors' ACE and SAC values match no variant
+    assert "the baseline the others are compared with: `TQC`" in text and "P(> TQC), final" in text
+    # Across tasks: the mean over the tasks of P(X > Y) on each, (1 + 0.625) / 2, over the tasks with 2 seeds of both
+    across = text.split("## Across tasks")[1].split("## HalfCheetah-v5")[0]
+    assert re.search(r"\| ACETQC +\| TQC +\| HalfCheetah-v5: 4 vs 4; Pendulum-v1: 4 vs 4 +\| 0.81 \[", across)
+    assert "- ACETQC ends better than TQC, averaged over 2 tasks (P(ACETQC > TQC) = 0.81, 95% CI [" in across
+    assert re.search(r"\| ACETQC-no-reset \| ACETQC +\| HalfCheetah-v5: 3 vs 4 +\| 0.00 \[0.00, 0.00\]", across)
+    assert "- ACETQC-no-reset ends worse than ACETQC, averaged over 1 task (P(ACETQC-no-reset > ACETQC) = 0.00" in across
+    assert "Pendulum-v1 for ACETQC-no-reset vs ACETQC (1 vs 4 seeds)" in across
+    assert "One task only" not in across and "Hopper-v5" not in across
+    # Ablations: against the variant they ablate and against the baseline, per task
+    ablations = text.split("## Ablations")[1].split("## Learning curves")[0]
+    assert "`ACETQC-no-reset` (of `ACETQC`)" in ablations and "against `ACETQC` and `TQC`" in ablations
+    cheetah, pendulum = ablations.split("### HalfCheetah-v5")[1].split("### Pendulum-v1")
+    assert re.search(r"\| ACETQC-no-reset \| ACETQC +\| 3 vs 4 +\| 0.00 \[0.00, 0.00\]", cheetah)
+    assert re.search(r"\| ACETQC-no-reset \| TQC +\| 3 vs 4 +\| 1.00 \[1.00, 1.00\]", cheetah)
+    assert (
+        "- ACETQC-no-reset ends better than TQC (P(ACETQC-no-reset > TQC) = 1.00, 95% CI [1.00, 1.00], 3 vs 4 seeds" in cheetah
+    )
+    assert "- ACETQC-no-reset against ACETQC: 1 vs 4 seeds, too few for an interval" in pendulum
+    assert re.search(r"\| ACETQC-no-reset \| ACETQC +\| 1 vs 4 +\| 1.00 \(no CI\)", pendulum)
+    # Per task: the ablation's reading is in its section, not repeated; a task with no run yet says so
+    assert "- The ablations: see the Ablations section." in text.split("## HalfCheetah-v5")[1].split("## Pendulum-v1")[0]
+    assert "## Hopper-v5\n\nNo finished run yet." in text
+    # Missing runs: every task, at its own measured speed, else the campaign file's estimate
+    missing = text.split("## Missing runs")[1]
+    assert re.search(r"\| Pendulum-v1 +\| ACETQC-no-reset \| +3 \| 1-3 +\| +30 \| its 1 run +\| +1.5 \|", missing)
+    assert re.search(r"\| Hopper-v5 +\| TQC +\| +4 \| 0-3 +\| +50 \| campaign file's estimate +\| +3.3 \|", missing)
+    assert "16 runs, about 12.0 core-hours" in missing  # 1 + 3 at the measured 30 min, 12 at the estimated 50
+    assert (tmp_path / "docs" / "tiny.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_report_without_results_says_so(tmp_path):
+    campaign_file = write_campaign(tmp_path, baseline="TQC", variants={"TQC": {"algo": "tqc"}, "ACETQC": {"algo": "ace_tqc"}})
+    text = report(Campaign.load(campaign_file), campaign_file, tmp_path / "results", tmp_path / "docs", reps=200)
+    assert "**Runs.** No finished runs yet: 0 of 4." in text
+    assert "## Across tasks" in text and "No finished runs yet." in text.split("## Across tasks")[1]
+    assert "## Pendulum-v1\n\nNo finished run yet." in text and "Ablations" not in text
+    assert re.search(r"\| Pendulum-v1 \| ACETQC +\| +2 \| 0-1 +\| +0 \| campaign file's estimate", text)
+    assert not (tmp_path / "docs" / "tiny.png").exists()
+
+
+def test_authors_values_only_for_the_variants_they_are_for(tmp_path):
+    tasks = {"HalfCheetah-v5": {}}
+    for variants, expected in (
+        ({"SAC": {"algo": "sac"}, "ACE": {"algo": "ace"}}, "only ACE ~12,700, SAC ~11,000 at 1,000,000 steps: not comparable"),
+        ({"SAC": {"algo": "sac"}, "ACETQC": {"algo": "ace_tqc"}}, "only SAC ~11,000 at 1,000,000 steps: not comparable"),
+        ({"TQC": {"algo": "tqc"}, "ACETQC": {"algo": "ace_tqc"}}, None),
+    ):
+        folder = tmp_path / "-".join(variants)
+        folder.mkdir()
+        campaign_file = write_campaign(
+            folder,
+            budget=100,
+            evaluation={"every": 50, "episodes": 1},
+            seeds=[0],
+            tasks=tasks,
+            variants=variants,
+            baseline=next(iter(variants)),
+        )
+        campaign = Campaign.load(campaign_file)
+        write_fixture_results(campaign, folder / "results", {("HalfCheetah-v5", v): [1.0] for v in variants})
+        text = report(campaign, campaign_file, folder / "results", folder / "docs", reps=200)
+        assert ("The authors report" in text) == (expected is not None) and (expected is None or expected in text)
+        first, second = variants
+        assert f"- {second} against {first}: 1 vs 1 seeds, too few for an interval: nothing to read yet." in text
+
+
+def test_ablations_are_compared_with_their_parent_and_the_baseline():
+    variants = ["SAC", "ACE", "ACE-no-reset", "ACE-no-reset-slow", "ACETQC"]
+    assert parent("ACE-no-reset", variants) == "ACE" and parent("ACE-no-reset-slow", variants) == "ACE-no-reset"
+    assert parent("ACETQC", variants) is None and parent("ACE", variants) is None
+    assert comparisons(["SAC", "ACE", "ACE-no-reset"], "SAC") == [
+        ("ACE", "SAC"),
+        ("ACE-no-reset", "ACE"),
+        ("ACE-no-reset", "SAC"),
+    ]
+    assert comparisons(["TQC", "ACETQC"], "TQC") == [("ACETQC", "TQC")]
+    assert comparisons(["SAC", "SAC-x"], "SAC") == [("SAC-x", "SAC")]  # its parent is the baseline: compared once
+
+
+def test_average_probability_of_improvement_is_rliables_with_a_stratified_bootstrap():
+    rng = np.random.default_rng(0)
+    x1, y1, x2, y2 = (rng.integers(0, 5, n).astype(float) for n in (6, 4, 3, 5))  # small integers: ties
+    for x, y in ((x1, y1), (x2, y2), (y1, y1)):
+        assert improvement(x, y) == pytest.approx(metrics.probability_of_improvement(x[:, None], y[:, None]))
+    value, low, high = average_probability_of_improvement([(x1, y1), (x2, y2)], reps=200)
+    assert value == pytest.approx((improvement(x1, y1) + improvement(x2, y2)) / 2) and low <= value <= high
+    # Seeds are resampled within each task: X always above Y on one, always below on the other, averages 0.5 exactly
+    high_low = (np.array([10.0, 11.0]), np.array([0.0, 1.0]))
+    assert average_probability_of_improvement([high_low, high_low[::-1]], reps=200) == (0.5, 0.5, 0.5)
+    # On one task: the interval of scipy's bootstrap of rliable's own function (seeds resampled in each variant)
+    reference = stats.bootstrap(
+        (x1, y1),
+        lambda a, b: metrics.probability_of_improvement(a[:, None], b[:, None]),
+        vectorized=False,
+        paired=False,
+        method="percentile",
+        n_resamples=200,
+        random_state=0,
+    ).confidence_interval
+    assert average_probability_of_improvement([(x1, y1)], reps=200)[1:] == pytest.approx((reference.low, reference.high))
+    # A task with one seed: no interval
+    assert np.isnan(average_probability_of_improvement([(x1, y1), (x2[:1], y2)], reps=200)[1])
 
 
 def test_probability_of_improvement_counts_ties_half():

@@ -268,3 +268,12 @@ def test_the_new_file_reaches_the_disk_before_it_replaces_the_old_one(tmp_path, 
     monkeypatch.setattr(os, "replace", lambda *args: events.append("replace") or original_replace(*args))
     ACE("MlpPolicy", LinearRewardEnv(), **SMALL).save(tmp_path / "checkpoint")
     assert events == ["fsync", "replace", "fsync"]  # the file, the move, the folder's entry
+
+
+def test_a_checkpoint_gets_the_permissions_of_a_plain_save(tmp_path):
+    umask = os.umask(0o022)
+    try:
+        ACE("MlpPolicy", LinearRewardEnv(), **SMALL).save(tmp_path / "checkpoint")
+    finally:
+        os.umask(umask)
+    assert (tmp_path / "checkpoint.zip").stat().st_mode & 0o777 == 0o644

@@ -3,8 +3,8 @@ takes the old file's place."""
 
 import os
 import pathlib
+import secrets
 import socket
-import tempfile
 from collections.abc import Callable
 from typing import Any
 
@@ -56,6 +56,21 @@ def _fsync(path: pathlib.Path) -> None:
         os.close(descriptor)
 
 
+def _create_partial_file(final: pathlib.Path, suffix: str) -> str:
+    """
+    Create an empty, new partial file beside ``final``, with the permissions a plain save would give it (``0o666``
+    less the umask; ``tempfile.mkstemp`` would make every checkpoint private to its owner, ``0o600``). Same folder,
+    so the final move never crosses file systems; ends with the suffix, so SB3 adds none.
+    """
+    while True:
+        path = final.parent / f".{final.name}.{_host()}-{os.getpid()}.{secrets.token_hex(4)}{PARTIAL_MARKER}{suffix}"
+        try:
+            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+        except FileExistsError:
+            continue
+        return str(path)
+
+
 def save_atomically(path: Any, suffix: str, write: Callable[[Any], None]) -> None:
     """
     Call ``write`` on a temporary file beside ``path``, flush it to the disk and move it onto ``path``.
@@ -79,11 +94,7 @@ def save_atomically(path: Any, suffix: str, write: Callable[[Any], None]) -> Non
         final = pathlib.Path(f"{final}.{suffix}")
     final.parent.mkdir(parents=True, exist_ok=True)
     remove_orphaned_partial_files(final)
-    # Same folder, so the final move never crosses file systems; ends with the suffix, so SB3 adds none
-    descriptor, temporary = tempfile.mkstemp(
-        dir=final.parent, prefix=f".{final.name}.{_host()}-{os.getpid()}.", suffix=f"{PARTIAL_MARKER}{suffix}"
-    )
-    os.close(descriptor)
+    temporary = _create_partial_file(final, suffix)
     try:
         write(pathlib.Path(temporary))
         _fsync(pathlib.Path(temporary))
