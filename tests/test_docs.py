@@ -19,6 +19,7 @@ PAGES = (
     "modules/ace_crossq",
     "api",
     "rl_zoo",
+    "domains",
     "causal_discovery",
     "benchmarks",
 )
