@@ -7,7 +7,7 @@ name is another variant's name plus "-..." (an ablation: ``ACE-no-reset`` of ``A
 comparison is rliable's probability of improvement P(X > Y): the probability that a run of X ends higher than a run
 of Y (ties count half), read as "no difference detected" when its 95% interval includes 0.5. The page has:
 
-- across tasks: P(X > Y) of every compared pair averaged over the tasks where both have at least 2 seeds, with a
+- across tasks: P(X > Y) of every compared pair averaged over the tasks where both have at least 5 seeds, with a
   95% stratified percentile-bootstrap interval (the seeds of each variant resampled within each task, independently);
 - per task, over the seeds each variant has finished: the final evaluation return (at the budget) and the area under
   the learning curve (the mean evaluation return over all evaluations, step 0 included), each as an interquartile
@@ -83,15 +83,22 @@ def per_seed(results: list[dict[str, Any]], budget: int) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=SEED_COLUMNS).sort_values(["task", "variant", "seed"], ignore_index=True)
 
 
+# Fewest seeds of each variant an interval is computed with: with fewer, the percentile bootstrap's resamples take so
+# few distinct values that its interval collapses (2 seeds of X all above 2 of Y give P = 1, 95% CI [1, 1]) and
+# would read as a detected difference
+MIN_SEEDS_FOR_AN_INTERVAL = 5
+
+
 def iqm(values: np.ndarray, axis: int = -1) -> np.ndarray:
     """rliable's IQM (``metrics.aggregate_iqm``: the 25% trimmed mean) along one axis, for the vectorized bootstrap."""
     return stats.trim_mean(values, proportiontocut=0.25, axis=axis)
 
 
 def iqm_interval(values: np.ndarray, reps: int) -> tuple[float, float, float]:
-    """IQM of ``values`` over the seeds with its 95% percentile-bootstrap interval (NaN with fewer than 2 seeds)."""
+    """IQM of ``values`` over the seeds with its 95% percentile-bootstrap interval (NaN with fewer than
+    :data:`MIN_SEEDS_FOR_AN_INTERVAL` seeds)."""
     value = float(metrics.aggregate_iqm(values))
-    if len(values) < 2:
+    if len(values) < MIN_SEEDS_FOR_AN_INTERVAL:
         return value, float("nan"), float("nan")
     interval = stats.bootstrap(
         (values,), iqm, vectorized=True, method="percentile", n_resamples=reps, random_state=0
@@ -113,11 +120,11 @@ def average_probability_of_improvement(pairs: list[tuple[np.ndarray, np.ndarray]
     """
     P(X > Y) averaged over tasks, given each task's (seeds of X, seeds of Y): rliable's ``probability_of_improvement``
     (which needs as many seeds on every task; here each task has its own), with its 95% stratified percentile-bootstrap
-    interval: each variant's seeds resampled within each task, independently. NaN interval if a task has fewer than 2
-    seeds of either variant.
+    interval: each variant's seeds resampled within each task, independently. NaN interval if a task has fewer than
+    :data:`MIN_SEEDS_FOR_AN_INTERVAL` seeds of either variant.
     """
     value = float(np.mean([metrics.probability_of_improvement(x[:, np.newaxis], y[:, np.newaxis]) for x, y in pairs]))
-    if min(min(len(x), len(y)) for x, y in pairs) < 2:
+    if min(min(len(x), len(y)) for x, y in pairs) < MIN_SEEDS_FOR_AN_INTERVAL:
         return value, float("nan"), float("nan")
 
     def statistic(*samples: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -194,7 +201,7 @@ def task_table(seeds: pd.DataFrame, variants: list[str], baseline: str, reps: in
         for metric, name in (("final", "final return"), ("auc", "AUC")):
             value, low, high = iqm_interval(runs[metric].to_numpy(dtype=float), reps)
             row[f"{name} IQM"] = f"{value:.0f}"
-            row[f"{name} 95% CI"] = f"[{low:.0f}, {high:.0f}]" if not np.isnan(low) else "(1 seed)"
+            row[f"{name} 95% CI"] = f"[{low:.0f}, {high:.0f}]" if not np.isnan(low) else "(too few seeds)"
         if variant != baseline and (seeds.variant == baseline).any():
             for metric, name in (("final", "final"), ("auc", "AUC")):
                 p = probability_of_improvement(values(seeds, variant, metric), values(seeds, baseline, metric), reps)
@@ -233,7 +240,7 @@ def few_seeds_caveat(sentences: list[str], counts: list[int]) -> list[str]:
 
 
 def across_tasks(campaign: Campaign, seeds: pd.DataFrame, reps: int) -> list[str]:
-    """The section comparing the variants across tasks: P(X > Y) averaged over the tasks with 2 seeds of both."""
+    """The section comparing the variants across tasks: P(X > Y) averaged over the tasks with enough seeds of both."""
     variants = [variant.name for variant in campaign.variants]
     rows, sentences, not_yet, left_out = [], [], [], []
     entered_tasks: set[str] = set()
@@ -241,8 +248,12 @@ def across_tasks(campaign: Campaign, seeds: pd.DataFrame, reps: int) -> list[str
     by_task = {task.env_id: seeds[seeds.task == task.env_id] for task in campaign.tasks}
     for x, y in comparisons(variants, campaign.baseline):
         counts = {task: (int((runs.variant == x).sum()), int((runs.variant == y).sum())) for task, runs in by_task.items()}
-        entered = [task for task, (nx, ny) in counts.items() if min(nx, ny) >= 2]
-        left_out += [f"{task} for {x} vs {y} ({nx} vs {ny} seeds)" for task, (nx, ny) in counts.items() if 0 < min(nx, ny) < 2]
+        entered = [task for task, (nx, ny) in counts.items() if min(nx, ny) >= MIN_SEEDS_FOR_AN_INTERVAL]
+        left_out += [
+            f"{task} for {x} vs {y} ({nx} vs {ny} seeds)"
+            for task, (nx, ny) in counts.items()
+            if 0 < min(nx, ny) < MIN_SEEDS_FOR_AN_INTERVAL
+        ]
         if not entered:
             not_yet.append(f"{x} vs {y}")
             continue
@@ -262,22 +273,27 @@ def across_tasks(campaign: Campaign, seeds: pd.DataFrame, reps: int) -> list[str
         "## Across tasks",
         "",
         "P(X > Y): the probability that a run of X ends higher than a run of Y (ties count half), averaged over the tasks "
-        "where both have at least 2 seeds (rliable's probability of improvement); its 95% interval is a stratified "
-        "bootstrap: the seeds of each variant resampled within each task, independently, as in each task's own interval. "
+        f"where both have at least {MIN_SEEDS_FOR_AN_INTERVAL} seeds (rliable's probability of improvement); "
+        "its 95% interval is a stratified bootstrap: the seeds of each variant resampled within each task, "
+        "independently, as in each task's own interval. "
         "Final return at the budget, and AUC (the mean evaluation return along the run).",
         "",
     ]
     if not rows:
-        which = "No finished runs yet." if seeds.empty else "No pair of variants has a task with at least 2 seeds of both yet."
+        which = (
+            "No finished runs yet."
+            if seeds.empty
+            else f"No pair of variants has a task with {MIN_SEEDS_FOR_AN_INTERVAL} seeds of both yet."
+        )
         return [*lines, which, "", *([f"- Left out: {'; '.join(left_out)}.", ""] if left_out else [])]
     lines += [pd.DataFrame(rows).to_markdown(index=False), "", scope_line(campaign, "on the tasks listed"), "", *sentences]
     if len(entered_tasks) == 1:
         lines += [f"- One task only so far ({min(entered_tasks)}): these values are that task's own, not a view across tasks."]
     lines += few_seeds_caveat(sentences, entered_counts)
     if not_yet:
-        lines += [f"- Not compared yet (no task with at least 2 seeds of both): {', '.join(not_yet)}."]
+        lines += [f"- Not compared yet (no task with {MIN_SEEDS_FOR_AN_INTERVAL} seeds of both): {', '.join(not_yet)}."]
     if left_out:
-        lines += [f"- Left out, fewer than 2 seeds of one variant: {'; '.join(left_out)}."]
+        lines += [f"- Left out, fewer than {MIN_SEEDS_FOR_AN_INTERVAL} seeds of one variant: {'; '.join(left_out)}."]
     return [*lines, ""]
 
 

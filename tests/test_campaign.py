@@ -13,6 +13,7 @@ import yaml
 from rliable import metrics
 from scipy import stats
 
+from benchmarks import report as report_module
 from benchmarks.campaign import Campaign, Run
 from benchmarks.report import (
     average_probability_of_improvement,
@@ -21,6 +22,7 @@ from benchmarks.report import (
     parent,
     probability_of_improvement,
     report,
+    verdict,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -161,6 +163,20 @@ def fixture_result(task: str, variant: str, seed: int, finals: list[float]) -> d
     }
 
 
+@pytest.fixture
+def intervals_from_two_seeds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fixture campaigns below have 3-4 seeds: let the report compute intervals from 2 (the campaigns' is 5)."""
+    monkeypatch.setattr(report_module, "MIN_SEEDS_FOR_AN_INTERVAL", 2)
+
+
+def test_two_seeds_give_no_interval_and_no_verdict():
+    # 2 seeds of X above 2 of Y: the bootstrap's interval would be [1, 1], "a detected difference" from 4 runs
+    p, low, high = probability_of_improvement(np.array([3.0, 4.0]), np.array([1.0, 2.0]), reps=200)
+    assert p == 1.0 and np.isnan(low) and np.isnan(high)
+    assert "too few for an interval: nothing to read yet" in verdict("X", "Y", p, low, high, "2 vs 2 seeds")
+
+
+@pytest.mark.usefixtures("intervals_from_two_seeds")
 def test_report_from_fixture_results(tmp_path):
     campaign_file = write_campaign(
         tmp_path,
@@ -205,6 +221,7 @@ def write_fixture_results(campaign: Campaign, results: Path, finals: dict[tuple[
             path.write_text(json.dumps(fixture_result(task, variant, seed, [0.0, final / 2, final])))
 
 
+@pytest.mark.usefixtures("intervals_from_two_seeds")
 def test_report_across_tasks_and_ablations_against_the_campaigns_baseline(tmp_path):
     campaign_file = write_campaign(
         tmp_path,
@@ -312,6 +329,7 @@ def test_ablations_are_compared_with_their_parent_and_the_baseline():
     assert comparisons(["SAC", "SAC-x"], "SAC") == [("SAC-x", "SAC")]  # its parent is the baseline: compared once
 
 
+@pytest.mark.usefixtures("intervals_from_two_seeds")
 def test_average_probability_of_improvement_is_rliables_with_a_stratified_bootstrap():
     rng = np.random.default_rng(0)
     x1, y1, x2, y2 = (rng.integers(0, 5, n).astype(float) for n in (6, 4, 3, 5))  # small integers: ties
@@ -337,6 +355,7 @@ def test_average_probability_of_improvement_is_rliables_with_a_stratified_bootst
     assert np.isnan(average_probability_of_improvement([(x1, y1), (x2[:1], y2)], reps=200)[1])
 
 
+@pytest.mark.usefixtures("intervals_from_two_seeds")
 def test_probability_of_improvement_counts_ties_half():
     value, low, high = probability_of_improvement(np.array([1.0, 2.0]), np.array([1.0, 2.0]), reps=200)
     assert value == pytest.approx(0.5)
