@@ -67,8 +67,37 @@ def test_throughput_measures_every_config_with_fits_and_resets_in_the_window(tmp
     ace = runs[runs.algo != "SAC"]
     assert (ace.causal_fits == 2).all()  # at 200 and 300 steps; the fit at 100 steps is in the warm-up
     assert (ace.resets == 1).all()  # after update 100 (updates 0 to 199 in the window)
-    assert "| ACE direct_lingam |" in stdout
-    assert "ACE/SAC (median)" in stdout
+    assert "| ACE direct_lingam | SAC " in stdout
+    assert "x learner (median)" in stdout
+
+
+def test_throughput_compares_each_ace_learner_with_its_own_learner(tmp_path):
+    args = ["--env", "Pendulum-v1", "--repetitions", "1", "--learning-starts", "100", "--window", "200", "--chunk", "100"]
+    args += ["--configs", "ACECrossQ", "TQC", "ACETQC", "CrossQ", *TINY_ACE, *TINY_NETS]
+    stdout = run_script("benchmarks/throughput.py", *args, "--out", str(tmp_path / "throughput.csv"), cwd=tmp_path)
+    runs = pd.read_csv(tmp_path / "throughput.csv")
+    assert list(runs.algo) == ["CrossQ", "ACECrossQ", "TQC", "ACETQC"]  # each learner, then its ACE learner
+    ace = runs[runs.algo.str.startswith("ACE")]
+    assert (ace.causal_fits == 2).all() and (ace.resets == 1).all()
+    # CrossQ's own settings for both (learning rate 1e-3, policy delay 3), TQC's for both
+    assert "   ACECrossQ: ACECrossQ, learning rate 0.001, batch 32, policy delay 3, net_arch [32, 32]" in stdout
+    assert "      ACETQC: ACETQC, learning rate 0.0003, batch 32, policy delay 1, net_arch [32, 32]" in stdout
+    summary = {line.split("|")[1].strip(): line.split("|") for line in stdout.splitlines() if line.startswith("| ")}
+    steps_per_s = runs.set_index("algo").steps_per_s
+    for ace_learner, learner in (("ACECrossQ", "CrossQ"), ("ACETQC", "TQC")):
+        assert summary[ace_learner][2].strip() == learner
+        assert float(summary[ace_learner][7]) == float(f"{steps_per_s[ace_learner] / steps_per_s[learner]:.3g}")
+
+
+def test_throughput_at_the_default_schedule_times_the_first_fit(tmp_path):
+    args = ["--env", "Pendulum-v1", "--repetitions", "1", "--schedule", "default", "--learning-starts", "9900"]
+    args += ["--window", "200", "--chunk", "100", "--configs", "TQC", "ACETQC", *TINY_NETS]
+    stdout = run_script("benchmarks/throughput.py", *args, "--out", str(tmp_path / "throughput.csv"), cwd=tmp_path)
+    runs = pd.read_csv(tmp_path / "throughput.csv").set_index("algo")
+    assert runs.causal_fits["ACETQC"] == 1  # at step 10,000, on 10,000 transitions
+    assert runs.resets["ACETQC"] == 0
+    assert "ACE's default schedule" in stdout
+    assert "N_c=10000 transitions every I=10000 steps, soft reset every R=100000 updates after update 5000" in stdout
 
 
 def test_soak_samples_memory_with_the_replay_buffer_taken_out(tmp_path):
