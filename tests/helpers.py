@@ -1,7 +1,13 @@
 """Small environments and settings the tests share."""
 
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
 import gymnasium as gym
 import numpy as np
+import pytest
 import torch as th
 from gymnasium import spaces
 from stable_baselines3 import SAC
@@ -54,3 +60,29 @@ class LinearRewardEnv(gym.Env):
 def params_equal(model_a: SAC, model_b: SAC) -> bool:
     state_a, state_b = model_a.policy.state_dict(), model_b.policy.state_dict()
     return all(th.equal(state_a[name], state_b[name]) for name in state_b)
+
+
+def unpacked_test_suite(package: str, version: str, folder: Path) -> Path:
+    """
+    The ``tests/`` folder and pytest settings of ``package``'s source distribution at ``version`` (its tests ship in the
+    sdist, not in the wheel), unpacked into ``folder``; the test is skipped if the sdist cannot be downloaded.
+
+    The package's own sources are left packed: the suite runs from the unpacked root, which comes first on
+    ``sys.path``, and must import the installed package, not a copy.
+
+    :return: the unpacked root, the working directory to run the suite from
+    """
+    command = ["pip", "download", f"{package}=={version}", "--no-binary", ":all:", "--no-deps", "--dest", str(folder)]
+    result = subprocess.run([sys.executable, "-m", *command], capture_output=True, text=True)
+    if result.returncode != 0:
+        pytest.skip(f"{package} {version}'s sdist could not be downloaded: {result.stderr[-500:]}")
+    (sdist,) = folder.glob(f"{package.replace('-', '_')}-*.tar.gz")
+    root = f"{package.replace('-', '_')}-{version}"
+    with tarfile.open(sdist) as archive:
+        wanted = [
+            member
+            for member in archive.getmembers()
+            if member.name.startswith(f"{root}/tests/") or member.name in {f"{root}/pyproject.toml", f"{root}/setup.cfg"}
+        ]
+        archive.extractall(folder, members=wanted, filter="data")
+    return folder / root

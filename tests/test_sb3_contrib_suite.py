@@ -14,10 +14,11 @@ import importlib.metadata
 import os
 import subprocess
 import sys
-import tarfile
 from pathlib import Path
 
 import pytest
+
+from tests.helpers import unpacked_test_suite
 
 PLUGIN_DIR = Path(__file__).resolve().parent
 SB3_CONTRIB_VERSION = importlib.metadata.version("sb3-contrib")
@@ -36,21 +37,7 @@ SLOW_FILES = (
 @pytest.fixture(scope="session")
 def sb3_contrib_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """sb3-contrib's source distribution of the installed version, its ``tests/`` folder and pytest settings unpacked."""
-    download = tmp_path_factory.mktemp("sb3_contrib_sdist")
-    command = ["pip", "download", f"sb3-contrib=={SB3_CONTRIB_VERSION}", "--no-binary", ":all:", "--no-deps", "--dest"]
-    result = subprocess.run([sys.executable, "-m", *command, str(download)], capture_output=True, text=True)
-    if result.returncode != 0:
-        pytest.skip(f"sb3-contrib {SB3_CONTRIB_VERSION}'s sdist could not be downloaded: {result.stderr[-500:]}")
-    (sdist,) = download.glob("sb3_contrib-*.tar.gz")
-    root = f"sb3_contrib-{SB3_CONTRIB_VERSION}"
-    with tarfile.open(sdist) as archive:
-        wanted = [
-            member
-            for member in archive.getmembers()
-            if member.name.startswith(f"{root}/tests/") or member.name in {f"{root}/pyproject.toml", f"{root}/setup.cfg"}
-        ]
-        archive.extractall(download, members=wanted, filter="data")
-    return download / root
+    return unpacked_test_suite("sb3-contrib", SB3_CONTRIB_VERSION, tmp_path_factory.mktemp("sb3_contrib_sdist"))
 
 
 def run_sb3_contrib_test_file(sb3_contrib_source: Path, test_file: str) -> None:

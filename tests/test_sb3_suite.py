@@ -10,10 +10,11 @@ import importlib.metadata
 import os
 import subprocess
 import sys
-import tarfile
 from pathlib import Path
 
 import pytest
+
+from tests.helpers import unpacked_test_suite
 
 PLUGIN_DIR = Path(__file__).resolve().parent
 SB3_VERSION = importlib.metadata.version("stable-baselines3")
@@ -42,16 +43,8 @@ SLOW_FILES = (
 
 @pytest.fixture(scope="session")
 def sb3_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """SB3's source distribution of the installed version, unpacked (its ``tests/`` folder and its pytest settings)."""
-    download = tmp_path_factory.mktemp("sb3_sdist")
-    command = ["pip", "download", f"stable-baselines3=={SB3_VERSION}", "--no-binary", ":all:", "--no-deps", "--dest"]
-    result = subprocess.run([sys.executable, "-m", *command, str(download)], capture_output=True, text=True)
-    if result.returncode != 0:
-        pytest.skip(f"SB3 {SB3_VERSION}'s sdist could not be downloaded: {result.stderr[-500:]}")
-    (sdist,) = download.glob("stable_baselines3-*.tar.gz")
-    with tarfile.open(sdist) as archive:
-        archive.extractall(download, filter="data")
-    return download / f"stable_baselines3-{SB3_VERSION}"
+    """SB3's source distribution of the installed version, its ``tests/`` folder and pytest settings unpacked."""
+    return unpacked_test_suite("stable-baselines3", SB3_VERSION, tmp_path_factory.mktemp("sb3_sdist"))
 
 
 def run_sb3_test_file(sb3_source: Path, test_file: str) -> None:

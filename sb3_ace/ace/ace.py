@@ -28,7 +28,7 @@ class ACE(ACEAdditions, SAC):
     Paper: Ji, Liang et al., ICML 2024, https://arxiv.org/abs/2402.14528
 
     - Causality-aware entropy: ``log pi_c(a|s) = sum_i w_i * l_i`` replaces ``log pi(a|s)`` in the critic target,
-      the actor loss and the temperature loss (:class:`sb3_ace.policies.CausalActor`).
+      the actor loss and the temperature loss (:class:`sb3_ace.ace.policies.CausalActor`).
     - The weights ``w = dim(A) * softmax(B[r, a])`` come from a causal model of the most recent transitions, refitted
       on schedule (:class:`sb3_ace.CausalWeightCallback`, :func:`sb3_ace.estimate_causal_weights`).
     - Every ``reset_interval`` gradient updates, actor, critic and target are interpolated towards a fresh
@@ -83,7 +83,8 @@ class ACE(ACEAdditions, SAC):
     :param stats_window_size: Window size for the rollout logging, specifying the number of episodes to average
         the reported success rate, mean episode length, and mean reward over
     :param tensorboard_log: the log location for tensorboard (if None, no logging)
-    :param policy_kwargs: additional arguments to be passed to the policy on creation. See :class:`sb3_ace.policies.ACEPolicy`
+    :param policy_kwargs: additional arguments to be passed to the policy on creation. See
+        :class:`sb3_ace.ace.policies.ACEPolicy`
     :param verbose: Verbosity level: 0 for no output, 1 for info messages (such as device or wrappers used), 2 for
         debug messages
     :param seed: Seed for the pseudo random generators
