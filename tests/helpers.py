@@ -1,9 +1,12 @@
 """Small environments and settings the tests share."""
 
+import math
 import subprocess
 import sys
 import tarfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -11,6 +14,10 @@ import pytest
 import torch as th
 from gymnasium import spaces
 from stable_baselines3 import SAC
+from stable_baselines3.common.logger import configure
+from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
+from stable_baselines3.common.policies import BasePolicy
+from torch import nn
 
 SMALL = dict(learning_starts=50, batch_size=32, policy_kwargs=dict(net_arch=[16, 16]), seed=0)
 NO_CAUSAL_FIT = dict(causal_interval=10**9, reset_mode=None)
@@ -86,3 +93,51 @@ def unpacked_test_suite(package: str, version: str, folder: Path) -> Path:
         ]
         archive.extractall(folder, members=wanted, filter="data")
     return folder / root
+
+
+def copy_of(policy: BasePolicy) -> BasePolicy:
+    """A policy with the same parameters and statistics (deepcopy fails on the graph its distribution keeps)."""
+    twin = type(policy)(**policy._get_constructor_parameters())
+    twin.load_state_dict(policy.state_dict())
+    twin.set_training_mode(policy.training)
+    return twin
+
+
+def prepare_loss_check(model: OffPolicyAlgorithm, weights: th.Tensor) -> tuple:
+    """Fill the replay buffer, fix the weights and the temperature; return the policy before the update, log(alpha),
+    the RNG states the update starts from, and what the update logged."""
+    model.learn(SMALL["learning_starts"] + 10)
+    model.actor.causal_weights.copy_(weights)
+    with th.no_grad():
+        model.log_ent_coef.fill_(math.log(0.2))  # away from alpha = 1, where the temperature loss vanishes
+    before = copy_of(model.policy)
+    log_alpha = model.log_ent_coef.detach().clone()
+    rng_state = np.random.get_state(), th.get_rng_state()  # noqa: NPY002 (SB3's replay buffer samples with it)
+    model.set_logger(configure(None, [""]))
+    model.train(gradient_steps=1, batch_size=32)
+    return before, log_alpha, rng_state, dict(model.logger.name_to_value)
+
+
+def sample_and_causal_log_prob(actor: nn.Module, obs: th.Tensor, w: th.Tensor) -> tuple[th.Tensor, th.Tensor]:
+    """a = tanh(u), u ~ N(mu, sigma), and log pi_c = sum_i w_i * l_i, computed by hand, shape (batch, 1)."""
+    mean, log_std, _ = actor.get_action_dist_params(obs)
+    u = th.distributions.Normal(mean, log_std.exp()).rsample()
+    log_normal = -((u - mean) ** 2) / (2 * log_std.exp() ** 2) - log_std - 0.5 * math.log(2 * math.pi)
+    per_dimension = log_normal - th.log(1 - th.tanh(u) ** 2 + 1e-6)  # l_i
+    return th.tanh(u), (w * per_dimension).sum(dim=1, keepdim=True)
+
+
+def restore_and_sample(model: OffPolicyAlgorithm, rng_state: tuple) -> Any:
+    np.random.set_state(rng_state[0])  # noqa: NPY002
+    th.set_rng_state(rng_state[1])
+    return model.replay_buffer.sample(32)  # type: ignore[union-attr]
+
+
+def assert_losses_follow_the_weights(
+    logged: dict[str, Any], losses: Callable[[th.Tensor], dict[str, float]], weights: th.Tensor
+) -> None:
+    """The losses an update logged equal ``losses(weights)``, computed by hand, and differ from ``losses(1)``."""
+    weighted, unweighted = losses(weights), losses(th.ones_like(weights))
+    for key, value in weighted.items():
+        assert logged[key] == pytest.approx(value, rel=1e-5, abs=1e-6), key
+        assert abs(unweighted[key] - value) > 1e-3, key  # the weights make a difference this test can see

@@ -10,14 +10,21 @@ import torch as th
 from sb3_contrib import TQC, CrossQ
 from sb3_contrib.common.torch_layers import BatchRenorm
 from stable_baselines3 import SAC
-from stable_baselines3.common.logger import configure
-from stable_baselines3.common.policies import BasePolicy
 from torch import nn
 from torch.nn import functional as F
 
 from sb3_ace import ACE, ACETQC, ACECrossQ, DormantResetCallback
 from sb3_ace.common.policies import CausalActorMixin
-from tests.helpers import SMALL, LinearRewardEnv, params_equal
+from tests.helpers import (
+    SMALL,
+    LinearRewardEnv,
+    assert_losses_follow_the_weights,
+    copy_of,
+    params_equal,
+    prepare_loss_check,
+    restore_and_sample,
+    sample_and_causal_log_prob,
+)
 
 NO_ADDITIONS = dict(causal_method=None, reset_mode=None)
 ACE_LEARNERS = [(ACE, SAC), (ACETQC, TQC), (ACECrossQ, CrossQ)]
@@ -65,44 +72,6 @@ def test_tqc_target_update_interval_is_kept():
     assert params_equal(ace, tqc)
 
 
-def copy_of(policy: BasePolicy) -> BasePolicy:
-    """A policy with the same parameters and statistics (deepcopy fails on the graph its distribution keeps)."""
-    twin = type(policy)(**policy._get_constructor_parameters())
-    twin.load_state_dict(policy.state_dict())
-    twin.set_training_mode(policy.training)
-    return twin
-
-
-def prepare_loss_check(model: ACETQC | ACECrossQ, weights: th.Tensor) -> tuple:
-    """Fill the replay buffer, fix the weights and the temperature; return the policy before the update, log(alpha),
-    the RNG states the update starts from, and what the update logged."""
-    model.learn(SMALL["learning_starts"] + 10)
-    model.actor.causal_weights.copy_(weights)
-    with th.no_grad():
-        model.log_ent_coef.fill_(math.log(0.2))  # away from alpha = 1, where the temperature loss vanishes
-    before = copy_of(model.policy)
-    log_alpha = model.log_ent_coef.detach().clone()
-    rng_state = np.random.get_state(), th.get_rng_state()  # noqa: NPY002 (SB3's replay buffer samples with it)
-    model.set_logger(configure(None, [""]))
-    model.train(gradient_steps=1, batch_size=32)
-    return before, log_alpha, rng_state, dict(model.logger.name_to_value)
-
-
-def sample_and_causal_log_prob(actor: nn.Module, obs: th.Tensor, w: th.Tensor) -> tuple[th.Tensor, th.Tensor]:
-    """a = tanh(u), u ~ N(mu, sigma), and log pi_c = sum_i w_i * l_i, computed by hand, shape (batch, 1)."""
-    mean, log_std, _ = actor.get_action_dist_params(obs)
-    u = th.distributions.Normal(mean, log_std.exp()).rsample()
-    log_normal = -((u - mean) ** 2) / (2 * log_std.exp() ** 2) - log_std - 0.5 * math.log(2 * math.pi)
-    per_dimension = log_normal - th.log(1 - th.tanh(u) ** 2 + 1e-6)  # l_i
-    return th.tanh(u), (w * per_dimension).sum(dim=1, keepdim=True)
-
-
-def restore_and_sample(model: ACETQC | ACECrossQ, rng_state: tuple):
-    np.random.set_state(rng_state[0])  # noqa: NPY002
-    th.set_rng_state(rng_state[1])
-    return model.replay_buffer.sample(32)
-
-
 def quantile_huber_loss_by_hand(current: th.Tensor, target: th.Tensor) -> th.Tensor:
     """TQC's critic loss: rho_tau(delta) = |tau - 1{delta < 0}| * huber(delta), averaged over batch, critics, current
     and target quantiles. current (batch, n_critics, n_quantiles), target (batch, n_target)."""
@@ -141,10 +110,7 @@ def test_fixed_causal_weights_reach_tqcs_three_losses():
             "train/actor_loss": actor_loss.item(),
         }
 
-    weighted, unweighted = losses(weights), losses(th.ones(3))
-    for key, value in weighted.items():
-        assert logged[key] == pytest.approx(value, rel=1e-5, abs=1e-6), key
-        assert abs(unweighted[key] - value) > 1e-3, key  # the weights make a difference this test can see
+    assert_losses_follow_the_weights(logged, losses, weights)
 
 
 def test_fixed_causal_weights_reach_crossqs_three_losses():
@@ -181,10 +147,7 @@ def test_fixed_causal_weights_reach_crossqs_three_losses():
             "train/actor_loss": actor_loss.item(),
         }
 
-    weighted, unweighted = losses(weights), losses(th.ones(3))
-    for key, value in weighted.items():
-        assert logged[key] == pytest.approx(value, rel=1e-5, abs=1e-6), key
-        assert abs(unweighted[key] - value) > 1e-3, key
+    assert_losses_follow_the_weights(logged, losses, weights)
 
 
 def linear_layers(module: nn.Module) -> list[nn.Linear]:

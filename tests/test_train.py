@@ -1,18 +1,23 @@
 """ACE's own training step and the authors' configuration: policy delay, warm-up, networks, action units, the causal
 weights reaching the three losses, and settings read from the model."""
 
-import copy
 import math
 
 import numpy as np
 import pytest
 import torch as th
-from stable_baselines3.common.logger import configure
 from torch import nn
 from torch.nn import functional as F
 
 from sb3_ace import ACE, DormantResetCallback
-from tests.helpers import SMALL, LinearRewardEnv
+from tests.helpers import (
+    SMALL,
+    LinearRewardEnv,
+    assert_losses_follow_the_weights,
+    prepare_loss_check,
+    restore_and_sample,
+    sample_and_causal_log_prob,
+)
 
 NO_ADDITIONS = dict(causal_method=None, reset_mode=None)
 
@@ -143,36 +148,17 @@ def test_fixed_causal_weights_reach_the_three_losses():
     """One update's temperature, critic and actor losses equal an independent computation with w = [2.5, 0.25, 0.25],
     and differ from the same computation with w = 1."""
     model = ACE("MlpPolicy", LinearRewardEnv(), **NO_ADDITIONS, **SMALL)
-    model.learn(SMALL["learning_starts"] + 10)
     weights = th.tensor([2.5, 0.25, 0.25])
-    model.actor.causal_weights.copy_(weights)
-    with th.no_grad():
-        model.log_ent_coef.fill_(math.log(0.2))  # away from alpha = 1, where the temperature loss vanishes
-    before = copy.deepcopy(model.policy)
-    log_alpha = model.log_ent_coef.detach().clone()
-    rng_state = np.random.get_state(), th.get_rng_state()  # noqa: NPY002 (SB3's replay buffer samples with it)
-    model.set_logger(configure(None, [""]))
-    model.train(gradient_steps=1, batch_size=32)
-    logged = model.logger.name_to_value
+    before, log_alpha, rng_state, logged = prepare_loss_check(model, weights)
 
     def losses(w: th.Tensor) -> dict[str, float]:
         """SAC's three losses with log pi_c = sum_i w_i * l_i, computed by hand with the same random draws."""
-        np.random.set_state(rng_state[0])  # noqa: NPY002
-        th.set_rng_state(rng_state[1])
-        data = model.replay_buffer.sample(32)
-
-        def sample_and_log_prob(obs: th.Tensor) -> tuple[th.Tensor, th.Tensor]:
-            mean, log_std, _ = before.actor.get_action_dist_params(obs)
-            u = th.distributions.Normal(mean, log_std.exp()).rsample()
-            log_normal = -((u - mean) ** 2) / (2 * log_std.exp() ** 2) - log_std - 0.5 * math.log(2 * math.pi)
-            per_dimension = log_normal - th.log(1 - th.tanh(u) ** 2 + 1e-6)  # l_i
-            return th.tanh(u), (w * per_dimension).sum(dim=1, keepdim=True)
-
+        data = restore_and_sample(model, rng_state)
         with th.no_grad():
-            actions_pi, log_prob = sample_and_log_prob(data.observations)
+            actions_pi, log_prob = sample_and_causal_log_prob(before.actor, data.observations, w)
             alpha = log_alpha.exp()
             temperature_loss = -(log_alpha * (log_prob + model.target_entropy)).mean()
-            next_actions, next_log_prob = sample_and_log_prob(data.next_observations)
+            next_actions, next_log_prob = sample_and_causal_log_prob(before.actor, data.next_observations, w)
             next_q = th.cat(before.critic_target(data.next_observations, next_actions), dim=1).min(dim=1, keepdim=True).values
             target = data.rewards + (1 - data.dones) * model.gamma * (next_q - alpha * next_log_prob)
             critic_loss = 0.5 * sum(F.mse_loss(q, target) for q in before.critic(data.observations, data.actions))
@@ -185,10 +171,7 @@ def test_fixed_causal_weights_reach_the_three_losses():
             "train/actor_loss": actor_loss.item(),
         }
 
-    weighted, unweighted = losses(weights), losses(th.ones(3))
-    for key, value in weighted.items():
-        assert logged[key] == pytest.approx(value, rel=1e-5, abs=1e-6), key
-        assert abs(unweighted[key] - value) > 1e-3, key  # the weights make a difference this test can see
+    assert_losses_follow_the_weights(logged, losses, weights)
 
 
 def test_action_units_env_puts_causal_data_and_squash_term_in_env_units():
