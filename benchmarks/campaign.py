@@ -267,8 +267,12 @@ def versions() -> dict[str, str | None]:
     return found
 
 
-def train_run(run: Run, campaign: Campaign, device: str, threads: int, results: Path) -> dict[str, Any]:
-    """Train and evaluate one run in this process; write its result file last, atomically."""
+def train_run(run: Run, campaign: Campaign, device: str, threads: int, results: Path, commit: str) -> dict[str, Any]:
+    """Train and evaluate one run in this process; write its result file last, atomically.
+
+    ``commit`` is the code the run trains with: the runner's worker server imports the package once, when the runner
+    starts, so the checkout's commit at the end of a run may be a later one.
+    """
     import torch as th
     from stable_baselines3.common.callbacks import BaseCallback
     from stable_baselines3.common.monitor import Monitor
@@ -323,7 +327,7 @@ def train_run(run: Run, campaign: Campaign, device: str, threads: int, results: 
         "torch_threads": threads,
         "machine": machine(),
         "versions": versions(),
-        "commit": git_commit(),
+        "commit": commit,
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     path = run.result_path(results, campaign)
@@ -422,6 +426,7 @@ def main(argv: list[str] | None = None) -> int:
     failed: list[Run] = []
     not_started: list[Run] = []
     if todo:
+        commit = git_commit()  # before the worker server imports the package: the code every run of this runner uses
         # A fresh process per run, forked from a server that imported the libraries once and never ran torch
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["gymnasium", "stable_baselines3", "sb3_contrib", "sb3_ace"])
@@ -434,7 +439,7 @@ def main(argv: list[str] | None = None) -> int:
                         not_started.append(run)
                         continue
                     print(f"start {run}")
-                    running[pool.submit(train_run, run, campaign, args.device, args.threads, args.results)] = run
+                    running[pool.submit(train_run, run, campaign, args.device, args.threads, args.results, commit)] = run
                 if not running:
                     break
                 done, _ = wait(running, return_when=FIRST_COMPLETED)

@@ -18,7 +18,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from benchmarks.campaign import ROOT, Campaign, machine, train_run, versions
+from benchmarks.campaign import ROOT, Campaign, git_commit, machine, train_run, versions
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
         if (run.task.env_id, run.variant.name, run.seed) == (committed["task"], committed["variant"], committed["seed"])
     )
     with tempfile.TemporaryDirectory() as folder:
-        again = train_run(run, dataclasses.replace(campaign, budget=steps), "cpu", 1, Path(folder))
+        again = train_run(run, dataclasses.replace(campaign, budget=steps), "cpu", 1, Path(folder), git_commit())
 
     print(f"{run}: {steps} env steps, committed at {committed['commit'][:9]}, trained again at {again['commit'][:9]}")
     identical = True
