@@ -111,7 +111,7 @@ def domain_registered(domain: str) -> Iterator[None]:
         if mujoco_version(mujoco) >= SHADOW_HAND_MUJOCO:
             pytest.skip(
                 f"MuJoCo {mujoco.__version__}: gymnasium-robotics 1.4.2 builds its Shadow Dexterous Hand envs on MuJoCo "
-                "below 3.12 only (install the shadowhand extra in a venv of its own, docs/domains.md)"
+                "below 3.12 only: test_dexterous_hand_on_the_extras_mujoco runs these tests on the shadowhand extra's MuJoCo"
             )
     saved = dict(gym.registry)
     try:
