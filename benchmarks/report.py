@@ -50,7 +50,7 @@ AUTHORS_REPORTED: dict[tuple[str, int], dict[str, float]] = {
     ("dm_control/hopper-stand-v0", 400_000): {"ACE": 840, "SAC": 750},
     ("dm_control/quadruped-walk-v0", 400_000): {"ACE": 810, "SAC": 780},
 }
-SEED_COLUMNS = ["task", "variant", "seed", "final", "auc", "steps_per_s", "minutes"]
+SEED_COLUMNS = ["task", "variant", "seed", "final", "auc", "weight_spread", "steps_per_s", "minutes"]
 
 
 def curves(results: list[dict[str, Any]]) -> pd.DataFrame:
@@ -64,11 +64,13 @@ def curves(results: list[dict[str, Any]]) -> pd.DataFrame:
 
 
 def per_seed(results: list[dict[str, Any]], budget: int) -> pd.DataFrame:
-    """One row per run: final return (at the budget), area under the curve (mean over evaluations), speed."""
+    """One row per run: final return (at the budget), area under the curve (mean over evaluations), how far the causal
+    weights ended from 1 (``max_i |w_i - 1|``; NaN for a learner without them), speed."""
     rows = []
     for r in results:
         returns = [p["mean_return"] for p in r["curve"]]
         final = [p["mean_return"] for p in r["curve"] if p["step"] == budget]
+        weights = r.get("causal_weights")
         rows.append(
             {
                 "task": r["task"],
@@ -76,6 +78,7 @@ def per_seed(results: list[dict[str, Any]], budget: int) -> pd.DataFrame:
                 "seed": r["seed"],
                 "final": final[0] if final else np.nan,
                 "auc": float(np.mean(returns)),
+                "weight_spread": float(np.max(np.abs(np.asarray(weights) - 1.0))) if weights is not None else np.nan,
                 "steps_per_s": r["train_steps_per_second"],
                 "minutes": r["wall_seconds"] / 60,
             }
@@ -444,6 +447,28 @@ def authors_line(task: str, campaign: Campaign) -> list[str]:
     return []
 
 
+def weights_line(task_seeds: pd.DataFrame, variants: list[str]) -> list[str]:
+    """How far each variant's causal weights ended from 1, the weighting without them: a spread near 0 means that on
+    this task the causal weighting left the entropy term as it is without ACE (the weights' softmax saw effects
+    ``B[r, a_i]`` that are small in the reward's units)."""
+    spreads = {
+        variant: spread
+        for variant in variants
+        if not (spread := task_seeds.loc[task_seeds.variant == variant, "weight_spread"].dropna()).empty
+    }
+    if not spreads:
+        return []
+    text = "; ".join(
+        f"{variant} {spread.median():.3f} ({spread.min():.3f} to {spread.max():.3f}, {len(spread)} seeds)"
+        for variant, spread in spreads.items()
+    )
+    return [
+        "Causal weights at the end of the run (the last fit's): the largest |w_i - 1| over the action dimensions, median "
+        f"(range) over the seeds (0: every dimension's entropy weighted 1, as without the causal weights): {text}.",
+        "",
+    ]
+
+
 def repo_path(path: Path) -> str:
     """``path`` relative to the repository, as the commands run from its root take it (absolute if outside)."""
     resolved = path.resolve()
@@ -521,6 +546,7 @@ def report(campaign: Campaign, campaign_file: Path, results_folder: Path, docs: 
         )
         shown = wide.astype(object).where(wide.notna(), None)  # a seed one variant has not run: an empty cell
         lines += ["Final return per seed:", "", shown.to_markdown(missingval="", floatfmt=".0f"), ""]
+        lines += weights_line(task_seeds, variants)
     lines += ablation_section(campaign, seeds, reps)
     if results:
         lines += ["## Learning curves", "", f"![learning curves]({figure.name})", ""]

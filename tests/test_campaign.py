@@ -160,6 +160,7 @@ def fixture_result(task: str, variant: str, seed: int, finals: list[float]) -> d
         "machine": {"cpu": "test cpu", "cores": 2},
         "device": "cpu",
         "commit": "abc",
+        "causal_weights": None,
     }
 
 
@@ -194,7 +195,10 @@ def test_report_from_fixture_results(tmp_path):
         final = 10.0 * run.seed + (100.0 if run.variant.name == "ACE" else 0.0)
         path = run.result_path(results, campaign)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(fixture_result(run.task.env_id, run.variant.name, run.seed, [0.0, final / 2, final])))
+        result = fixture_result(run.task.env_id, run.variant.name, run.seed, [0.0, final / 2, final])
+        if run.variant.name == "ACE":
+            result["causal_weights"] = [1.0 - 0.01 * run.seed, 1.0 + 0.01 * run.seed]
+        path.write_text(json.dumps(result))
 
     text = report(campaign, campaign_file, results, tmp_path / "docs", reps=500)
     rows = {
@@ -209,6 +213,9 @@ def test_report_from_fixture_results(tmp_path):
     assert "**Notes.**\n\n- Seeds 0-1 ran before a fix." in text
     assert re.search(r"\| Pendulum-v1 \| ACE +\| +1 \| +3 \| +30 \| median of its 3 runs +\| +0.5 \|", text)
     assert "1 run, about 0.5 core-hours" in text  # 30 min per run, measured
+    # The causal weights' spread at the end, max |w_i - 1|: 0, 0.01, 0.02 over ACE's seeds; SAC has none
+    assert "median (range) over the seeds (0: every dimension's entropy weighted 1, as without the causal weights): " in text
+    assert "weights): ACE 0.010 (0.000 to 0.020, 3 seeds)." in text
 
 
 def write_fixture_results(campaign: Campaign, results: Path, finals: dict[tuple[str, str], list[float]]) -> None:
