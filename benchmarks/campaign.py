@@ -14,7 +14,8 @@ deterministically, before training and every ``evaluation.every`` env steps. A f
 ``benchmarks/results/<campaign>/<task>/<variant>/seed<seed>.json``: the evaluation curve, the settings, the package
 versions, the machine, the git commit and the wall time. The file is written to a temporary name and renamed once
 complete, so an interrupted run leaves nothing that could be mistaken for a result; running the campaign again picks
-up exactly the runs that have no file.
+up exactly the runs that have no file. A run holds a lock while it trains: a runner skips the runs another process
+is training (such as the workers of a runner killed with SIGTERM, which go on to finish their runs).
 
 ``--hours`` is the time the runner may take: a run is started only if its estimated duration (the slowest finished
 run of that task on a machine like this one, else the campaign's ``minutes_per_run`` for the task) ends before
@@ -25,6 +26,7 @@ campaign without overlap. Runs are ordered by variant ``priority`` (lower first)
 import argparse
 import contextlib
 import copy
+import fcntl
 import importlib
 import importlib.metadata
 import json
@@ -36,6 +38,7 @@ import sys
 import tempfile
 import time
 import traceback
+from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -267,12 +270,52 @@ def versions() -> dict[str, str | None]:
     return found
 
 
+class RunTakenElsewhere(Exception):
+    """Another process is training this run, or has finished it since this runner listed what to train."""
+
+
+@contextlib.contextmanager
+def claimed(run: Run, path: Path) -> Iterator[None]:
+    """Hold the lock of the run whose result file is ``path`` while it trains, so that no other process trains it too.
+
+    A runner killed with ``kill`` (SIGTERM) leaves its workers training, and they write their results when they end: a
+    runner started after it would train the same runs again, two at a time on the same cores. The lock is an
+    ``flock`` on a hidden file beside the result, which the system releases when its process ends, however it ends.
+    """
+    lock_path = path.with_name(f".{path.name}.lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RunTakenElsewhere(f"{run} is being trained by another process (it holds {lock_path})") from None
+        try:
+            if path.is_file():
+                raise RunTakenElsewhere(f"{run} was finished by another process")
+            yield
+        finally:
+            lock_path.unlink(missing_ok=True)
+
+
 def train_run(run: Run, campaign: Campaign, device: str, threads: int, results: Path, commit: str) -> dict[str, Any]:
-    """Train and evaluate one run in this process; write its result file last, atomically.
+    """Train and evaluate one run in this process, unless another process has it (:class:`RunTakenElsewhere`); write
+    its result file last, atomically.
 
     ``commit`` is the code the run trains with: the runner's worker server imports the package once, when the runner
     starts, so the checkout's commit at the end of a run may be a later one.
     """
+    path = run.result_path(results, campaign)
+    with claimed(run, path):
+        result = train(run, campaign, device, threads, commit)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False) as tmp:
+            json.dump(result, tmp, indent=1)
+        os.replace(tmp.name, path)  # complete or absent, never half-written
+    return result
+
+
+def train(run: Run, campaign: Campaign, device: str, threads: int, commit: str) -> dict[str, Any]:
+    """Train and evaluate one run in this process; return its result (what its result file holds)."""
     import torch as th
     from stable_baselines3.common.callbacks import BaseCallback
     from stable_baselines3.common.monitor import Monitor
@@ -330,11 +373,6 @@ def train_run(run: Run, campaign: Campaign, device: str, threads: int, results: 
         "commit": commit,
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
-    path = run.result_path(results, campaign)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False) as tmp:
-        json.dump(result, tmp, indent=1)
-    os.replace(tmp.name, path)  # complete or absent, never half-written
     return result
 
 
@@ -447,6 +485,9 @@ def main(argv: list[str] | None = None) -> int:
                     run = running.pop(future)
                     try:
                         result = future.result()
+                    except RunTakenElsewhere as taken:
+                        print(f"skipped: {taken}")
+                        continue
                     except Exception:
                         failed.append(run)
                         print(f"FAILED {run}:\n{traceback.format_exc()}")

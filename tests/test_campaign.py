@@ -1,5 +1,6 @@
 """The learning campaign: the runner (a tiny campaign end to end on Pendulum) and the report (on fixture results)."""
 
+import fcntl
 import json
 import os
 import re
@@ -14,7 +15,7 @@ from rliable import metrics
 from scipy import stats
 
 from benchmarks import report as report_module
-from benchmarks.campaign import Campaign, Run
+from benchmarks.campaign import Campaign, Run, RunTakenElsewhere, train_run
 from benchmarks.report import (
     average_probability_of_improvement,
     comparisons,
@@ -73,6 +74,7 @@ def test_tiny_campaign_end_to_end(tmp_path):
         assert key in result, key
     assert result["versions"]["stable-baselines3"] and result["machine"]["cores"] == os.cpu_count()
     assert not list(results.rglob("*.tmp"))  # nothing half-written
+    assert not list(results.rglob("*.lock"))  # the runs' locks gone with them
 
     # Resumable: a second run trains nothing and leaves the files alone
     written = {f: f.stat().st_mtime_ns for f in files}
@@ -117,6 +119,27 @@ def test_a_failing_run_leaves_nothing_behind(tmp_path):
     assert out.returncode == 1
     assert "FAILED Pendulum-v1 broken seed 0" in out.stdout and "causal_interval" in out.stdout
     assert [p.name for p in (tmp_path / "results").rglob("*") if p.is_file()] == ["seed0.json"]  # SAC's only
+
+
+def test_a_run_that_another_process_trains_or_has_finished_is_skipped(tmp_path):
+    campaign_file, results = write_campaign(tmp_path, seeds=[0], variants={"SAC": {"algo": "sac"}}), tmp_path / "results"
+    campaign = Campaign.load(campaign_file)
+    (run,) = campaign.runs()
+    path = run.result_path(results, campaign)
+    path.parent.mkdir(parents=True)
+    lock_path = path.with_name(f".{path.name}.lock")
+    with open(lock_path, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another process's claim (an flock is per open file: this process is another)
+        out = run_campaign(campaign_file, "--results", results)
+        assert out.returncode == 0, out.stdout + out.stderr
+        assert f"skipped: Pendulum-v1 SAC seed 0 is being trained by another process (it holds {lock_path})" in out.stdout
+        assert not path.exists()
+        with pytest.raises(RunTakenElsewhere, match="being trained by another process"):
+            train_run(run, campaign, "cpu", 1, results, "abc")
+    path.write_text("{}")  # finished by another process after this runner listed what to train
+    with pytest.raises(RunTakenElsewhere, match="was finished by another process"):
+        train_run(run, campaign, "cpu", 1, results, "abc")
+    assert path.read_text() == "{}" and not lock_path.exists()
 
 
 def test_the_learners_and_their_ace_versions_train_in_a_campaign(tmp_path):
