@@ -14,6 +14,8 @@ of Y (ties count half), read as "no difference detected" when its 95% interval i
   mean (IQM) with a 95% percentile-bootstrap confidence interval over the seeds, P(X > baseline) with its interval
   (the same bootstrap, on one task), the per-seed values and the authors' reported values where task, budget and
   variant names match;
+- per task, how far each variant's causal weights ended from 1 (the largest ``|w_i - 1|`` at the end of a run, median
+  and range over the seeds);
 - the ablations, per task, against the variant they ablate and against the baseline;
 - the learning curves (IQM over the seeds, each seed faint), and the runs still missing with the core-hours they need
   (at the measured speed of their task, else the campaign file's estimate).
@@ -448,9 +450,9 @@ def authors_line(task: str, campaign: Campaign) -> list[str]:
 
 
 def weights_line(task_seeds: pd.DataFrame, variants: list[str]) -> list[str]:
-    """How far each variant's causal weights ended from 1, the weighting without them: a spread near 0 means that on
-    this task the causal weighting left the entropy term as it is without ACE (the weights' softmax saw effects
-    ``B[r, a_i]`` that are small in the reward's units)."""
+    """How far each variant's causal weights ended from 1, the weighting without them: a spread near 0 means that the
+    causal weighting left the entropy term nearly as it is without it (``w = dim(A) * softmax(B[r, a])``, so
+    ``log w_i - log w_j = B[r, a_i] - B[r, a_j]``: the action dimensions' effects on the reward differed little)."""
     spreads = {
         variant: spread
         for variant in variants
