@@ -6,13 +6,15 @@
 
 A campaign file (YAML) declares the grid: ``tasks`` x ``variants`` x ``seeds``, the ``budget`` of env steps of a
 run, the ``evaluation`` protocol and the hyperparameters common to every variant; each variant names its ``algo``
-(``sac``, ``ace``, ``tqc``, ``ace_tqc``, ``crossq``, ``ace_crossq``) and the ``baseline`` variant (default ``SAC``) is
+(``sac``, ``ace``, ``tqc``, ``ace_tqc``, ``crossq``, ``ace_crossq``), may name the ``tasks`` it runs on (default:
+all) and the ``baseline`` variant (default ``SAC``) is
 the one the report compares the others with; its ``notes`` tell the report's reader what the result files cannot
 (such as what changed between the commits the runs ran at). Each run trains in
 a fresh worker process (``--workers`` at once, one torch thread each) and is evaluated on its own evaluation env,
 deterministically, before training and every ``evaluation.every`` env steps. A finished run writes one small JSON file under
-``benchmarks/results/<campaign>/<task>/<variant>/seed<seed>.json``: the evaluation curve, the settings, the package
-versions, the machine, the git commit and the wall time. The file is written to a temporary name and renamed once
+``benchmarks/results/<campaign>/<task>/<variant>/seed<seed>.json``: the evaluation curve, the causal weights of every
+fit and the retention of every soft reset (ACE's learners), the settings, the package versions, the machine, the git
+commit and the wall time. The file is written to a temporary name and renamed once
 complete, so an interrupted run leaves nothing that could be mistaken for a result; running the campaign again picks
 up exactly the runs that have no file. A run holds a lock while it trains: a runner skips the runs another process
 is training (such as the workers of a runner killed with SIGTERM, which go on to finish their runs).
@@ -35,7 +37,6 @@ import os
 import platform
 import subprocess
 import sys
-import tempfile
 import time
 import traceback
 from collections.abc import Iterator
@@ -117,6 +118,7 @@ class Variant:
     algo: str
     kwargs: dict[str, Any] = field(default_factory=dict, hash=False)
     priority: int = 0
+    tasks: tuple[str, ...] | None = None  # the env ids it runs on; None: every task of the campaign
 
 
 @dataclass(frozen=True)
@@ -160,7 +162,10 @@ class Campaign:
             if algo not in ALGOS:
                 raise ValueError(f"{path}: variant {name}: algo must be one of {sorted(ALGOS)}, got {algo!r}")
             priority = settings.pop("priority", 0)
-            variants.append(Variant(name, algo, settings, priority))
+            tasks = settings.pop("tasks", None)
+            if tasks is not None and not set(tasks) <= set(spec["tasks"]):
+                raise ValueError(f"{path}: variant {name}: tasks {sorted(set(tasks) - set(spec['tasks']))} are not in tasks")
+            variants.append(Variant(name, algo, settings, priority, None if tasks is None else tuple(tasks)))
         campaign = cls(
             name=spec["name"],
             budget=int(spec["budget"]),
@@ -191,6 +196,7 @@ class Campaign:
                 for t in range(len(self.tasks))
                 for seed in self.seeds
                 for v, variant in enumerate(self.variants)
+                if variant.tasks is None or self.tasks[t].env_id in variant.tasks
             ),
         )
         return [Run(self.tasks[t], self.variants[v], seed) for _, t, seed, v in order]
@@ -304,13 +310,13 @@ def train_run(run: Run, campaign: Campaign, device: str, threads: int, results: 
     ``commit`` is the code the run trains with: the runner's worker server imports the package once, when the runner
     starts, so the checkout's commit at the end of a run may be a later one.
     """
+    from sb3_ace.common.saving import save_atomically  # in the worker, as train's imports: the runner needs no torch
+
     path = run.result_path(results, campaign)
     with claimed(run, path):
         result = train(run, campaign, device, threads, commit)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False) as tmp:
-            json.dump(result, tmp, indent=1)
-        os.replace(tmp.name, path)  # complete or absent, never half-written
+        # Complete or absent, never half-written, and readable as a plain write would leave it (not mkstemp's 0o600)
+        save_atomically(path, "json", lambda destination: destination.write_text(json.dumps(result, indent=1)))
     return result
 
 
@@ -332,7 +338,22 @@ def train(run: Run, campaign: Campaign, device: str, threads: int, commit: str) 
     eval_env.reset(seed=run.seed + 10_000)  # seeded once, apart from the training env; later episodes continue
     eval_env.action_space.seed(run.seed + 10_000)
     curve: list[dict[str, Any]] = []
+    fits: list[dict[str, Any]] = []  # the causal weights each fit set
+    resets: list[dict[str, Any]] = []  # the retention of each soft reset
     eval_seconds = 0.0
+
+    def record_ace_activity() -> None:
+        """After each env step: a fit (during the step) or a reset (in the updates before it) shows in the counters."""
+        if getattr(model, "causal_fits", 0) > len(fits):
+            fits.append(
+                {
+                    "step": model.num_timesteps,
+                    "weights": model.causal_weights.tolist(),
+                    "coefficients": model.causal_coefficients.tolist(),
+                }
+            )
+        if getattr(model, "num_resets", 0) > len(resets):
+            resets.append({"step": model.num_timesteps, "updates": model._n_updates, **reset_measurements(model)})
 
     def record() -> None:
         nonlocal eval_seconds
@@ -345,6 +366,7 @@ def train(run: Run, campaign: Campaign, device: str, threads: int, commit: str) 
 
     class Evaluation(BaseCallback):
         def _on_step(self) -> bool:
+            record_ace_activity()
             if self.num_timesteps % campaign.eval_every == 0:
                 record()
             return True
@@ -363,6 +385,8 @@ def train(run: Run, campaign: Campaign, device: str, threads: int, commit: str) 
         "hyperparams": settings,
         "curve": curve,
         "causal_weights": model.causal_weights.tolist() if hasattr(model, "causal_weights") else None,
+        "causal_fits": fits,
+        "resets": resets,
         "wall_seconds": wall,
         "eval_seconds": eval_seconds,
         "train_steps_per_second": campaign.budget / (wall - eval_seconds),
@@ -374,6 +398,12 @@ def train(run: Run, campaign: Campaign, device: str, threads: int, commit: str) 
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     return result
+
+
+def reset_measurements(model: Any) -> dict[str, float | None]:
+    """The retention ``lam`` of an ACE model's last soft reset and the actor's dormant ratio ``beta`` it came from."""
+    reset = model.dormant_reset
+    return {"retention": reset.retention, "dormant_ratio": reset.dormant_ratio}
 
 
 def load_results(campaign: Campaign, results: Path) -> list[dict[str, Any]]:

@@ -69,11 +69,21 @@ def test_tiny_campaign_end_to_end(tmp_path):
     result = json.loads(files[0].read_text())
     assert [point["step"] for point in result["curve"]] == [0, 150, 300]  # before training, then every 150 steps
     assert result["curve"][-1]["causal_fits"] == 3 and result["curve"][-1]["num_resets"] == 2
+    # ACE's activity: the weights of every fit (at 100, 200, 300 steps), the retention of every reset
+    assert [fit["step"] for fit in result["causal_fits"]] == [100, 200, 300]
+    assert result["causal_fits"][-1]["weights"] == result["causal_weights"]
+    assert all(np.isclose(np.mean(fit["weights"]), 1.0) and len(fit["coefficients"]) == 1 for fit in result["causal_fits"])
+    assert len(result["resets"]) == 2 and all(0.2 <= reset["retention"] <= 0.9 for reset in result["resets"])
+    sac_result = json.loads(files[2].read_text())
+    assert sac_result["causal_fits"] == [] and sac_result["resets"] == [] and sac_result["causal_weights"] is None
     assert result["hyperparams"]["policy_kwargs"] == {"net_arch": [16, 16]}  # as given, not as SB3 completed it
     for key in ("seed", "variant", "versions", "machine", "commit", "wall_seconds", "train_steps_per_second"):
         assert key in result, key
     assert result["versions"]["stable-baselines3"] and result["machine"]["cores"] == os.cpu_count()
-    assert not list(results.rglob("*.tmp"))  # nothing half-written
+    assert [f.name for f in results.rglob("*") if f.is_file() and f not in files] == []  # nothing half-written
+    umask = os.umask(0)
+    os.umask(umask)
+    assert {f.stat().st_mode & 0o777 for f in files} == {0o666 & ~umask}  # as a plain write leaves them
     assert not list(results.rglob("*.lock"))  # the runs' locks gone with them
 
     # Resumable: a second run trains nothing and leaves the files alone
@@ -102,6 +112,16 @@ def test_priority_orders_the_grid(tmp_path):
     variants = {**TINY_CAMPAIGN["variants"], "ablation": {"algo": "ace", "reset_mode": None, "priority": 1}}
     campaign = Campaign.load(write_campaign(tmp_path, variants=variants))
     assert [run.variant.name for run in campaign.runs()] == ["SAC", "ACE", "SAC", "ACE", "ablation", "ablation"]
+
+
+def test_a_variant_runs_on_the_tasks_it_names(tmp_path):
+    tasks = {"Pendulum-v1": {}, "MountainCarContinuous-v0": {}}
+    variants = {**TINY_CAMPAIGN["variants"], "only-pendulum": {"algo": "ace", "tasks": ["Pendulum-v1"], "priority": 1}}
+    campaign = Campaign.load(write_campaign(tmp_path, tasks=tasks, variants=variants, seeds=[0]))
+    assert [str(run) for run in campaign.runs() if run.variant.name == "only-pendulum"] == ["Pendulum-v1 only-pendulum seed 0"]
+    elsewhere = {**variants, "only-pendulum": {"algo": "ace", "tasks": ["Hopper-v5"]}}
+    with pytest.raises(ValueError, match=r"variant only-pendulum: tasks \['Hopper-v5'\] are not in tasks"):
+        Campaign.load(write_campaign(tmp_path, variants=elsewhere))
 
 
 def test_no_run_starts_that_cannot_finish_in_time(tmp_path):
