@@ -344,7 +344,7 @@ def train(run: Run, campaign: Campaign, device: str, threads: int, commit: str) 
 
     def record_ace_activity() -> None:
         """After each env step: a fit (during the step) or a reset (in the updates before it) shows in the counters."""
-        if getattr(model, "causal_fits", 0) > len(fits):
+        if getattr(model, "num_causal_fits", 0) > len(fits):
             fits.append(
                 {
                     "step": model.num_timesteps,
@@ -353,13 +353,21 @@ def train(run: Run, campaign: Campaign, device: str, threads: int, commit: str) 
                 }
             )
         if getattr(model, "num_resets", 0) > len(resets):
-            resets.append({"step": model.num_timesteps, "updates": model._n_updates, **reset_measurements(model)})
+            # after the train() call that ran the reset's update; its measurements: the actor's beta and the retention
+            resets.append(
+                {
+                    "step": model.num_timesteps,
+                    "updates": model._n_updates,
+                    "retention": model.reset_retention,
+                    "dormant_ratio": model.dormant_ratio,
+                }
+            )
 
     def record() -> None:
         nonlocal eval_seconds
         eval_start = time.time()
         point = {"step": model.num_timesteps, **evaluate(model, eval_env, campaign.eval_episodes)}
-        point["causal_fits"] = getattr(model, "causal_fits", 0)
+        point["causal_fits"] = getattr(model, "num_causal_fits", 0)
         point["num_resets"] = getattr(model, "num_resets", 0)
         curve.append(point)
         eval_seconds += time.time() - eval_start
@@ -398,12 +406,6 @@ def train(run: Run, campaign: Campaign, device: str, threads: int, commit: str) 
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     return result
-
-
-def reset_measurements(model: Any) -> dict[str, float | None]:
-    """The retention ``lam`` of an ACE model's last soft reset and the actor's dormant ratio ``beta`` it came from."""
-    reset = model.dormant_reset
-    return {"retention": reset.retention, "dormant_ratio": reset.dormant_ratio}
 
 
 def load_results(campaign: Campaign, results: Path) -> list[dict[str, Any]]:

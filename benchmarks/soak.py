@@ -78,8 +78,8 @@ class MemorySampler(BaseCallback):
                 "rss_mib": rss,
                 "replay_buffer_mib": filled,
                 "other_mib": rss - filled,
-                "causal_fits": model.causal_fits,
-                "failed_fits": model.causal_failed_fits,
+                "causal_fits": model.num_causal_fits,
+                "failed_fits": model.num_failed_causal_fits,
                 "resets": model.num_resets,
                 "seconds": time.perf_counter() - self.start,
             }

@@ -143,10 +143,10 @@ class FitClock(BaseCallback):
         self.seconds = 0.0
 
     def _on_step(self) -> bool:
-        if self.model.causal_fits > self.last_fits:
-            self.fits += self.model.causal_fits - self.last_fits
+        if self.model.num_causal_fits > self.last_fits:
+            self.fits += self.model.num_causal_fits - self.last_fits
             self.seconds += self.model.causal_fit_seconds
-            self.last_fits = self.model.causal_fits
+            self.last_fits = self.model.num_causal_fits
         return True
 
 
@@ -207,7 +207,7 @@ def measure_repetition(models: dict[str, OffPolicyAlgorithm], seed: int, args: a
     for algo, model in models.items():
         model.learn(args.learning_starts)
         if isinstance(model, ACEAdditions):  # a fit at the last warm-up step is outside the window
-            clocks[algo], resets_before[algo] = FitClock(model.causal_fits), model.num_resets
+            clocks[algo], resets_before[algo] = FitClock(model.num_causal_fits), model.num_resets
     seconds = dict.fromkeys(models, 0.0)
     for turn in range(args.window // args.chunk):
         shift = turn % len(configs)

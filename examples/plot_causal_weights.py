@@ -107,7 +107,8 @@ def main() -> None:
     progress = pd.read_csv(args.log_dir / "progress.csv")
     path = args.plot or args.log_dir / "causal_weights.png"
     plot(progress, args.env, path)
-    print(f"{model.causal_fits} causal fits, {model.num_resets} soft resets; final weights {model.causal_weights.round(3)}")
+    fits, resets = model.num_causal_fits, model.num_resets
+    print(f"{fits} causal fits, {resets} soft resets; final weights {model.causal_weights.round(3)}")
     print(f"log: {args.log_dir / 'progress.csv'}, plot: {path}")
 
 

@@ -106,7 +106,7 @@ def main() -> None:
     after, after_std = evaluate_policy(model, eval_env, n_eval_episodes=args.eval_episodes)
     print(f"evaluation after training  ({args.eval_episodes} episodes, deterministic): {after:.1f} +/- {after_std:.1f}")
 
-    print(f"causal weights after {model.causal_fits} fits: {model.causal_weights.round(3)}")
+    print(f"causal weights after {model.num_causal_fits} fits: {model.causal_weights.round(3)}")
     print("  = the entropy weight of each action dimension, mean 1: larger means that dimension drives the reward more,")
     print("    so ACE keeps exploring it more")
     print(f"soft resets: {model.num_resets}")

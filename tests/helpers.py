@@ -18,6 +18,7 @@ from stable_baselines3.common.logger import configure
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.policies import BasePolicy
 from torch import nn
+from torch.nn import functional as F
 
 SMALL = dict(learning_starts=50, batch_size=32, policy_kwargs=dict(net_arch=[16, 16]), seed=0)
 NO_CAUSAL_FIT = dict(causal_interval=10**9, reset_mode=None)
@@ -141,3 +142,45 @@ def assert_losses_follow_the_weights(
     for key, value in weighted.items():
         assert logged[key] == pytest.approx(value, rel=1e-5, abs=1e-6), key
         assert abs(unweighted[key] - value) > 1e-3, key  # the weights make a difference this test can see
+
+
+def sac_losses_by_hand(model: OffPolicyAlgorithm, before: BasePolicy, log_alpha: th.Tensor, rng_state: tuple) -> Callable:
+    """SAC's three losses of the update ``prepare_loss_check`` ran, with ``log pi_c = sum_i w_i * l_i``, computed by hand
+    with the same random draws (in the update's order: a, a', then the critics' own draws such as dropout masks)."""
+
+    def losses(w: th.Tensor) -> dict[str, float]:
+        data = restore_and_sample(model, rng_state)
+        with th.no_grad():
+            actions_pi, log_prob = sample_and_causal_log_prob(before.actor, data.observations, w)
+            alpha = log_alpha.exp()
+            temperature_loss = -(log_alpha * (log_prob + model.target_entropy)).mean()
+            next_actions, next_log_prob = sample_and_causal_log_prob(before.actor, data.next_observations, w)
+            next_q = th.cat(before.critic_target(data.next_observations, next_actions), dim=1).min(dim=1, keepdim=True).values
+            target = data.rewards + (1 - data.dones) * model.gamma * (next_q - alpha * next_log_prob)
+            critic_loss = 0.5 * sum(F.mse_loss(q, target) for q in before.critic(data.observations, data.actions))
+            # the actor's loss takes the critics after their update: the model's now
+            q_pi = th.cat(model.critic(data.observations, actions_pi), dim=1).min(dim=1, keepdim=True).values
+            actor_loss = (alpha * log_prob - q_pi).mean()
+        return {
+            "train/ent_coef_loss": temperature_loss.item(),
+            "train/critic_loss": float(critic_loss),
+            "train/actor_loss": actor_loss.item(),
+        }
+
+    return losses
+
+
+def assert_save_load_round_trip(model: Any, path: Path, env: gym.Env) -> Any:
+    """Save ``model`` and its replay buffer, load both into a model of its class, and check that the loaded one predicts
+    the same actions and carries the same causal weights, counters, settings and recent transitions; return it."""
+    model.save(path / "model")
+    model.save_replay_buffer(path / "buffer")
+    loaded = type(model).load(path / "model", env=env)
+    loaded.load_replay_buffer(path / "buffer")
+    obs = np.stack([model.observation_space.sample() for _ in range(10)])
+    np.testing.assert_array_equal(loaded.predict(obs, deterministic=True)[0], model.predict(obs, deterministic=True)[0])
+    np.testing.assert_array_equal(loaded.causal_weights, model.causal_weights)
+    for name in ("num_causal_fits", "num_resets", "reset_start", "reset_retention", "dormant_ratio"):
+        assert getattr(loaded, name) == getattr(model, name), name
+    np.testing.assert_array_equal(loaded.recent_transitions.rows, model.recent_transitions.rows)
+    return loaded

@@ -83,7 +83,7 @@ def test_causal_log_prob_against_per_dimension_computation(use_sde):
 def test_weights_follow_the_reward_effects():
     model = ACE("MlpPolicy", LinearRewardEnv(effects=(2.0, 0.0, -1.0)), causal_sample_size=300, causal_interval=300, **SMALL)
     model.learn(600)
-    assert model.causal_fits == 2
+    assert model.num_causal_fits == 2
     weights = model.causal_weights
     assert weights[0] > weights[1] > weights[2] > 0
     assert weights.sum() == pytest.approx(3.0)
@@ -98,7 +98,7 @@ def test_weights_fitted_on_schedule_from_recent_transitions_only(n_envs):
     env = make_vec_env(LinearRewardEnv, n_envs=n_envs, seed=0)
     model = ACE("MlpPolicy", env, causal_sample_size=200, causal_interval=300, **SMALL)
     model.learn(1000)
-    assert model.causal_fits == 3  # at 300, 600 and 900 steps: every env step of every env counts
+    assert model.num_causal_fits == 3  # at 300, 600 and 900 steps: every env step of every env counts
     states, _, _ = model.recent_transitions.transitions()
     steps_seen = np.sort(states[:, 0])  # each env's own step counter
     per_env = 1000 // n_envs
@@ -117,7 +117,7 @@ def test_weights_track_a_change_of_reward():
 
 def test_no_fit_before_the_buffer_is_full():
     model = ACE("MlpPolicy", LinearRewardEnv(), causal_sample_size=500, causal_interval=100, **SMALL).learn(400)
-    assert model.causal_fits == 0
+    assert model.num_causal_fits == 0
     np.testing.assert_array_equal(model.causal_weights, np.ones(3))
 
 
@@ -125,7 +125,7 @@ def test_recent_transitions_survive_successive_learn_calls():
     model = ACE("MlpPolicy", LinearRewardEnv(), causal_sample_size=200, causal_interval=100, **SMALL)
     for _ in range(3):
         model.learn(100, reset_num_timesteps=False)
-    assert model.causal_fits == 2  # at 200 and 300 steps, although no single call saw 200 steps
+    assert model.num_causal_fits == 2  # at 200 and 300 steps, although no single call saw 200 steps
 
 
 def test_save_load_round_trip_with_weights(tmp_path):
@@ -135,14 +135,14 @@ def test_save_load_round_trip_with_weights(tmp_path):
     loaded = ACE.load(tmp_path / "ace", env=LinearRewardEnv())
     np.testing.assert_array_equal(loaded.causal_weights, model.causal_weights)
     np.testing.assert_array_equal(loaded.causal_coefficients, model.causal_coefficients)
-    assert loaded.causal_fits == model.causal_fits == 2
+    assert loaded.num_causal_fits == model.num_causal_fits == 2
     assert loaded.causal_fit_seconds == model.causal_fit_seconds
     np.testing.assert_array_equal(loaded.predict(obs, deterministic=True)[0], model.predict(obs, deterministic=True)[0])
     # A loaded model trains on with its weights until its next fit
     loaded.learn(100, reset_num_timesteps=False)
     np.testing.assert_array_equal(loaded.causal_weights, model.causal_weights)
     loaded.learn(200, reset_num_timesteps=False)
-    assert loaded.causal_fits == 3
+    assert loaded.num_causal_fits == 3
 
 
 def test_load_a_model_saved_by_sac(tmp_path):
@@ -185,21 +185,21 @@ def test_constant_reward_warns_and_keeps_unit_weights(caplog):
     with caplog.at_level(logging.WARNING, logger="sb3_ace"):
         model.learn(300)
     assert "reward is constant" in caplog.text
-    assert model.causal_fits == 0 and model.causal_failed_fits == 3
+    assert model.num_causal_fits == 0 and model.num_failed_causal_fits == 3
     np.testing.assert_array_equal(model.causal_weights, np.ones(3))
     assert all(th.isfinite(p).all() for p in model.policy.parameters())
 
 
 def test_padded_state_columns_are_left_out():
     model = ACE("MlpPolicy", LinearRewardEnv(padded=4), causal_sample_size=200, causal_interval=200, **SMALL).learn(200)
-    assert model.causal_fits == 1
+    assert model.num_causal_fits == 1
     assert np.argmax(model.causal_weights) == 0
 
 
 def test_fit_the_data_cannot_support_keeps_previous_weights(caplog, monkeypatch):
     model = ACE("MlpPolicy", LinearRewardEnv(), causal_sample_size=100, causal_interval=100, **SMALL).learn(100)
     fitted = model.causal_weights
-    assert model.causal_fits == 1
+    assert model.num_causal_fits == 1
 
     def degenerate_fit(*args, **kwargs):
         raise CausalDiscoveryError("the reward is an exact linear function of the other columns")
@@ -209,7 +209,7 @@ def test_fit_the_data_cannot_support_keeps_previous_weights(caplog, monkeypatch)
         model.learn(200, reset_num_timesteps=False)
     assert "exact linear function" in caplog.text
     np.testing.assert_array_equal(model.causal_weights, fitted)
-    assert model.causal_fits == 1 and model.causal_failed_fits == 2
+    assert model.num_causal_fits == 1 and model.num_failed_causal_fits == 2
 
 
 def test_a_bug_in_the_causal_step_propagates(monkeypatch):
@@ -221,7 +221,7 @@ def test_a_bug_in_the_causal_step_propagates(monkeypatch):
     monkeypatch.setattr("sb3_ace.common.causal_weights.estimate_causal_weights", buggy_fit)
     with pytest.raises(IndexError, match="out of bounds"):
         model.learn(100)
-    assert model.causal_failed_fits == 0
+    assert model.num_failed_causal_fits == 0
 
 
 def test_non_finite_transitions_are_dropped():
@@ -232,7 +232,7 @@ def test_non_finite_transitions_are_dropped():
     callback = CausalWeightCallback()
     callback.init_callback(model)
     callback.update_weights()
-    assert model.causal_fits == 2
+    assert model.num_causal_fits == 2
     assert np.isfinite(model.causal_weights).all() and np.argmax(model.causal_weights) == 0
 
 
@@ -246,7 +246,7 @@ def test_causal_values_are_logged(tmp_path):
         assert key in header
     last = dict(zip(header, log[-1].split(","), strict=True))
     assert float(last["causal/weight_0"]) == pytest.approx(model.causal_weights[0])
-    assert int(float(last["causal/fits"])) == model.causal_fits
+    assert int(float(last["causal/fits"])) == model.num_causal_fits
 
 
 def test_tensorboard_run_is_named_ace(tmp_path):
@@ -261,7 +261,7 @@ def test_user_callbacks_run_and_own_causal_callback_replaces_the_default(tmp_pat
     checkpoint = CheckpointCallback(save_freq=100, save_path=str(tmp_path))
     model = ACE("MlpPolicy", LinearRewardEnv(), causal_sample_size=100, causal_interval=100, **SMALL)
     model.learn(200, callback=CallbackList([checkpoint, own]))
-    assert model.causal_fits == 3  # at 100, 150 and 200 steps: the user's callback, not ACE's default
+    assert model.num_causal_fits == 3  # at 100, 150 and 200 steps: the user's callback, not ACE's default
     assert len(list(tmp_path.glob("*.zip"))) == 2
 
 
@@ -337,7 +337,7 @@ def test_discrete_observations_enter_the_causal_data_one_hot(space, state_dim, o
     assert states.shape == (100, state_dim)
     if ones_per_row is not None:
         assert set(np.unique(states)) == {0.0, 1.0} and (states.sum(axis=1) == ones_per_row).all()
-    assert model.causal_fits == 2 and np.argmax(model.causal_weights) == 0
+    assert model.num_causal_fits == 2 and np.argmax(model.causal_weights) == 0
 
 
 @pytest.mark.parametrize(
@@ -346,7 +346,7 @@ def test_discrete_observations_enter_the_causal_data_one_hot(space, state_dim, o
 def test_sac_options_train_with_causal_fits(kwargs):
     options = {**SMALL, **kwargs}
     model = ACE("MlpPolicy", LinearRewardEnv(), causal_sample_size=100, causal_interval=100, **options).learn(200)
-    assert model.causal_fits == 2
+    assert model.num_causal_fits == 2
     assert np.argmax(model.causal_weights) == 0
 
 
@@ -354,7 +354,7 @@ def test_sac_options_train_with_causal_fits(kwargs):
 def test_device(device):
     model = ACE("MlpPolicy", LinearRewardEnv(), causal_sample_size=100, causal_interval=100, device=device, **SMALL).learn(100)
     assert model.actor.causal_weights.device == model.device
-    assert model.causal_fits == 1
+    assert model.num_causal_fits == 1
 
 
 def test_vec_normalize_save_load(tmp_path):

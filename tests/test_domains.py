@@ -226,17 +226,17 @@ def test_domain_trains_through_rl_zoo(domain: str, tmp_path: Path) -> None:
         model.load_replay_buffer(run_folder / "replay_buffer.pkl")
         model.get_env().close()
     assert model.num_timesteps == 300 and model.num_resets >= 1
-    assert model.causal_fits + model.causal_failed_fits == 3
+    assert model.num_causal_fits + model.num_failed_causal_fits == 3
     assert isinstance(model.replay_buffer, HerReplayBuffer) == spec.goal_conditioned
     # The causal data: every part of the observation (goals included), the action and the reward
     states, actions, rewards = model.recent_transitions.transitions()
     assert states.shape == (100, obs_dim(observation_space)) and actions.shape == (100, model.action_space.shape[0])
     if spec.sparse:  # every window's reward constant: a warning per causal step, and the weights stay 1 (SAC's)
         assert set(rewards) == {-1.0}
-        assert result.stderr.count("the reward is constant") == 3 and model.causal_failed_fits == 3
+        assert result.stderr.count("the reward is constant") == 3 and model.num_failed_causal_fits == 3
         np.testing.assert_array_equal(model.causal_weights, np.ones(model.action_space.shape[0]))
     else:  # fitted (on 100 rows of 68 variables the lasso may keep no action: weights of 1 are a fit's result too)
-        assert model.causal_fits == 3 and "the reward is constant" not in result.stderr
+        assert model.num_causal_fits == 3 and "the reward is constant" not in result.stderr
         assert len(np.unique(rewards)) > 1 and np.isfinite(model.causal_coefficients).all()
     np.testing.assert_allclose(model.causal_weights.mean(), 1.0)
 
@@ -264,7 +264,7 @@ def test_goal_conditioned_observations_and_sparse_windows(caplog: pytest.LogCapt
             seed=0,
         )
         model.learn(100)
-        assert model.causal_fits == 1
+        assert model.num_causal_fits == 1
         dense_weights = model.causal_weights.copy()
         assert not np.allclose(dense_weights, 1.0)
         # The last 100 transitions, as the replay buffer holds them (HER relabels only what it samples)
@@ -287,7 +287,7 @@ def test_goal_conditioned_observations_and_sparse_windows(caplog: pytest.LogCapt
     _, _, rewards = model.recent_transitions.transitions()
     assert set(rewards) == {-1.0}
     assert "ACE causal step at 200 env steps skipped (the reward is constant" in caplog.text
-    assert model.causal_fits == 1 and model.causal_failed_fits == 1
+    assert model.num_causal_fits == 1 and model.num_failed_causal_fits == 1
     np.testing.assert_array_equal(model.causal_weights, dense_weights)  # the previous weights, kept
 
 

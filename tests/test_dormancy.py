@@ -1,5 +1,6 @@
 import copy
 import io
+import logging
 import math
 
 import numpy as np
@@ -135,29 +136,26 @@ def test_soft_reset_interpolates_towards_fresh_copies(setting):
     lam = reset_callback(model).reset_networks()
     assert lam == pytest.approx(lam_expected)
 
-    # phi: the same draws, made on a copy: module by module, Linear by Linear, a shared layer once
+    # phi: the same draws, made on a copy: module by module, layer by layer (Linear and Conv2d), a shared layer once
     th.manual_seed(123)
     phi = copy.deepcopy(theta)
     seen = set()
     for module in (phi.actor, phi.critic, phi.critic_target):
         for layer in module.modules():
-            if isinstance(layer, nn.Linear) and layer not in seen:
+            if isinstance(layer, nn.Linear | nn.Conv2d) and layer not in seen:
                 seen.add(layer)
                 layer.reset_parameters()
 
     modules = dict(model.policy.named_modules())
-    n_linear = 0
+    reset_types = set()
     for (name, old), (_, fresh) in zip(theta.named_modules(), phi.named_modules(), strict=True):
         new = modules[name]
-        if isinstance(new, nn.Linear):
-            n_linear += 1
-            for param in ("weight", "bias"):
-                expected = lam * getattr(old, param) + (1 - lam) * getattr(fresh, param)
-                assert th.allclose(getattr(new, param), expected, atol=1e-6), f"{name}.{param}"
-        else:  # convolutions and the like: untouched
-            for param_name, param in new.named_parameters(recurse=False):
-                assert th.equal(param, getattr(old, param_name)), f"{name}.{param_name}"
-    assert n_linear > 0
+        for param_name, param in new.named_parameters(recurse=False):  # every learned parameter, convolutions too
+            reset_types.add(type(new))
+            expected = lam * getattr(old, param_name) + (1 - lam) * getattr(fresh, param_name)
+            assert th.allclose(param, expected, atol=1e-6), f"{name}.{param_name}"
+            assert not th.equal(param, getattr(old, param_name)), f"{name}.{param_name}"
+    assert reset_types == ({nn.Linear, nn.Conv2d} if setting == "cnn_shared" else {nn.Linear})
     assert model.actor.mu.weight is weight_object  # updated in place: the optimizer still holds it
 
     # Critic and target each got their own fresh copy: recover phi = (new - lam * theta) / (1 - lam)
@@ -200,13 +198,13 @@ def test_reset_clears_optimizers_and_keeps_the_rest(setting):
     assert all(th.isfinite(param).all() for param in model.policy.parameters())
 
 
-def test_reset_without_gradients_is_skipped():
-    model = tiny_ace("mlp")
-    before = copy.deepcopy(model.policy.state_dict())
-    assert reset_callback(model).reset_networks() is None
-    assert model.num_resets == 0
-    for name, value in model.policy.state_dict().items():
-        assert th.equal(value, before[name])
+def test_reset_without_any_dormancy_measurement_keeps_the_most_and_warns(caplog):
+    model = tiny_ace("mlp")  # no update yet: no gradients, and no earlier measurement
+    assert model.dormant_ratio is None
+    with caplog.at_level(logging.WARNING):
+        assert reset_callback(model).reset_networks() == 0.9  # the upper retention bound
+    assert model.num_resets == 1 and model.reset_retention == 0.9
+    assert "ACE soft reset at 0 updates: the actor has no gradients" in caplog.text
 
 
 @pytest.mark.parametrize("setting", ["mlp", "sde", "cnn", "cnn_shared", "her"])
@@ -270,8 +268,7 @@ def test_reset_schedule_survives_save_and_load(tmp_path, monkeypatch):
 def test_no_reset_mode():
     model = tiny_ace("mlp", reset_mode=None, **FAST_RESETS)
     model.learn(LEARNING_STARTS + 30)
-    assert model.dormant_reset is None
-    assert model.num_resets == 0
+    assert model.num_resets == 0 and model.reset_retention is None
     assert not any(key.startswith("reset/") for key in model.logger.name_to_value)
 
 

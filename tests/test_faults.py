@@ -116,7 +116,7 @@ def test_resumed_run_fits_like_an_uninterrupted_one(tmp_path, normalize):
     def record(run: str):
         def callback(local_vars, global_vars) -> bool:
             model = local_vars["self"]
-            if model.causal_fits > len(fits_at[run]):
+            if model.num_causal_fits > len(fits_at[run]):
                 fits_at[run].append((model.num_timesteps, list(model.causal_weights)))
             return True
 
@@ -130,7 +130,7 @@ def test_resumed_run_fits_like_an_uninterrupted_one(tmp_path, normalize):
     last_obs = {name: copy.deepcopy(getattr(straight, name)) for name in ("_last_obs", "_last_original_obs")}
     rng_at_save = np.random.get_state(), th.get_rng_state()  # noqa: NPY002 (SB3 samples its batches with it)
     straight.learn(450, reset_num_timesteps=False, callback=record("straight"))
-    assert straight.causal_fits == 3
+    assert straight.num_causal_fits == 3
 
     # The resumed run: a new process would load the model and its replay buffer (rl-zoo3's -i --save-replay-buffer)
     fits_at["resumed"] = [fit for fit in fits_at["straight"] if fit[0] <= 450]
@@ -141,7 +141,7 @@ def test_resumed_run_fits_like_an_uninterrupted_one(tmp_path, normalize):
     np.random.set_state(rng_at_save[0])  # noqa: NPY002
     th.set_rng_state(rng_at_save[1])
     resumed.learn(450, reset_num_timesteps=False, callback=record("resumed"))
-    assert resumed.causal_fits == 3
+    assert resumed.num_causal_fits == 3
     assert [step for step, _ in fits_at["resumed"]] == [step for step, _ in fits_at["straight"]] == [300, 600, 900]
     assert fits_at["resumed"] == fits_at["straight"]  # equal weights
     np.testing.assert_array_equal(resumed.recent_transitions.rows, straight.recent_transitions.rows)
@@ -154,7 +154,7 @@ def test_model_saved_without_replay_buffer_refits_once_it_has_new_transitions(tm
     loaded = ACE.load(tmp_path / "ace", env=LinearRewardEnv())
     assert loaded.recent_transitions is None
     loaded.learn(300, reset_num_timesteps=False)  # at 400 steps it holds 100 transitions: no fit; at 500 and 600: fits
-    assert loaded.causal_fits == model.causal_fits + 2
+    assert loaded.num_causal_fits == model.num_causal_fits + 2
 
 
 def test_saturated_weights_warn_once_and_standardized_effects_do_not_saturate(caplog):
@@ -162,7 +162,7 @@ def test_saturated_weights_warn_once_and_standardized_effects_do_not_saturate(ca
     settings = dict(causal_sample_size=100, causal_interval=100, reset_mode=None, **SMALL)
     with caplog.at_level(logging.WARNING, logger="sb3_ace"):
         model = ACE("MlpPolicy", large_rewards, **settings).learn(300)
-    assert model.causal_fits == 3
+    assert model.num_causal_fits == 3
     np.testing.assert_allclose(model.causal_weights, [3.0, 0.0, 0.0], atol=1e-6)  # the paper's formula, kept
     warnings = [record.getMessage() for record in caplog.records if "saturated" in record.getMessage()]
     assert len(warnings) == 1

@@ -2,7 +2,9 @@
 bit for bit the learner with the additions off, the causal weights in each learner's three losses, the soft reset of
 each learner's networks, save/load, and the constructor checks of every argument ACE adds."""
 
+import inspect
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,15 +12,18 @@ import torch as th
 from sb3_contrib import TQC, CrossQ
 from sb3_contrib.common.torch_layers import BatchRenorm
 from stable_baselines3 import SAC
+from stable_baselines3.common.env_util import make_vec_env
 from torch import nn
 from torch.nn import functional as F
 
 from sb3_ace import ACE, ACETQC, ACECrossQ, DormantResetCallback
+from sb3_ace.common.algorithm import ACEAdditions
 from sb3_ace.common.policies import CausalActorMixin
 from tests.helpers import (
     SMALL,
     LinearRewardEnv,
     assert_losses_follow_the_weights,
+    assert_save_load_round_trip,
     copy_of,
     params_equal,
     prepare_loss_check,
@@ -197,7 +202,7 @@ def test_crossq_reset_interpolates_batch_renorm_affine_and_keeps_its_statistics(
 
 
 @pytest.mark.parametrize("algorithm", ALGORITHMS, ids=ids)
-def test_reset_happens_right_after_the_scheduled_update(algorithm, monkeypatch):
+def test_reset_comes_after_the_train_call_that_ran_the_scheduled_update(algorithm, monkeypatch):
     reset_after = []
     reset_networks = DormantResetCallback.reset_networks
 
@@ -212,13 +217,13 @@ def test_reset_happens_right_after_the_scheduled_update(algorithm, monkeypatch):
         train_freq=(10, "step"),
         gradient_steps=10,  # one train() call does 10 updates
         causal_method=None,
-        reset_interval=4,
+        reset_interval=8,
         reset_start=0,
         **SMALL,
     )
-    model.learn(SMALL["learning_starts"] + 20)
-    assert model._n_updates == 20
-    assert reset_after == [4, 8, 12, 16]  # inside the calls, not once per call
+    model.learn(SMALL["learning_starts"] + 30)
+    assert model._n_updates == 30  # three calls: updates 0-9, 10-19, 20-29
+    assert reset_after == [9, 19, 29]  # after the calls that ran updates 8, 16 and 24 (train() is the learner's own)
 
 
 @pytest.mark.parametrize("algorithm", [ACETQC, ACECrossQ], ids=ids)
@@ -234,7 +239,7 @@ def test_training_with_causal_fits_and_resets(algorithm, kwargs):
         **SMALL,
         **kwargs,
     ).learn(300)
-    assert model.causal_fits == 3 and model.num_resets == 4  # fits at 100, 200, 300 steps; resets after updates 50 ... 200
+    assert model.num_causal_fits == 3 and model.num_resets == 4  # fits at 100, 200, 300 steps; resets after updates 50 ... 200
     assert model.causal_weights.sum() == pytest.approx(3.0) and model.causal_weights[0] > 1.0  # a_0 drives r most
     assert all(th.isfinite(value).all() for value in model.policy.state_dict().values())
 
@@ -244,15 +249,8 @@ def test_save_load_round_trip_with_weights_counters_and_recent_transitions(ace_c
     model = ace_class("MlpPolicy", LinearRewardEnv(), causal_sample_size=100, causal_interval=100, reset_interval=50, **SMALL)
     model.reset_start = 0
     model.learn(250)
-    model.save(tmp_path / "model")
-    model.save_replay_buffer(tmp_path / "buffer")
-    loaded = ace_class.load(tmp_path / "model", env=LinearRewardEnv())
-    loaded.load_replay_buffer(tmp_path / "buffer")
-    obs = np.stack([model.observation_space.sample() for _ in range(10)])
-    np.testing.assert_array_equal(loaded.predict(obs, deterministic=True)[0], model.predict(obs, deterministic=True)[0])
-    np.testing.assert_array_equal(loaded.causal_weights, model.causal_weights)
-    assert (loaded.causal_fits, loaded.num_resets, loaded.reset_start) == (model.causal_fits, model.num_resets, 0) == (2, 3, 0)
-    np.testing.assert_array_equal(loaded.recent_transitions.rows, model.recent_transitions.rows)
+    loaded = assert_save_load_round_trip(model, tmp_path, LinearRewardEnv())
+    assert (loaded.num_causal_fits, loaded.num_resets, loaded.reset_start) == (2, 3, 0)
 
 
 @pytest.mark.parametrize("ace_class, learner_class", CONTRIB_LEARNERS, ids=ids)
@@ -304,3 +302,52 @@ def test_every_added_argument_rejects_bad_values_by_name(algorithm, argument, va
         return
     with pytest.raises((TypeError, ValueError), match=argument):
         algorithm("MlpPolicy", LinearRewardEnv(), **{argument: value})
+
+
+def test_ace_settings_are_declared_once():
+    """ACE's settings and their defaults are ACEAdditions' keyword arguments only: no learner declares them again, so the
+    learners cannot disagree on a default."""
+    shared = {
+        name: parameter.default
+        for name, parameter in inspect.signature(ACEAdditions.__init__).parameters.items()
+        if parameter.kind is parameter.KEYWORD_ONLY
+    }
+    assert sorted(shared) == sorted(SHARED_ARGUMENTS)
+    assert "__init__" not in vars(ACETQC) and "__init__" not in vars(ACECrossQ)
+    assert [
+        name for name in inspect.signature(vars(ACE)["__init__"]).parameters if name not in ("self", "args", "kwargs")
+    ] == ["policy_delay"]
+    for algorithm, (_, learner) in zip(ALGORITHMS, ACE_LEARNERS, strict=True):
+        signature = inspect.signature(algorithm).parameters  # what help() and the docs show: the learner's, then ACE's
+        assert list(signature)[: len(inspect.signature(learner).parameters)] == list(inspect.signature(learner).parameters)
+        assert {name: signature[name].default for name in shared} == shared
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS, ids=ids)
+def test_a_setting_changed_between_learn_calls_is_checked_when_learn_starts(algorithm):
+    model = algorithm("MlpPolicy", LinearRewardEnv(), **SMALL)
+    model.causal_interval = 0
+    with pytest.raises(ValueError, match="causal_interval must be a positive number"):
+        model.learn(10)
+    model.causal_interval = 100
+    model.reset_retention_bounds = (0.9, 0.2)
+    with pytest.raises(ValueError, match="reset_retention_bounds"):
+        model.learn(10)
+
+
+@pytest.mark.parametrize("algorithm, name", [(ACE, "ace"), (ACETQC, "ace_tqc"), (ACECrossQ, "ace_crossq")], ids=ids)
+def test_load_a_model_saved_before_the_settings_moved_to_the_model(algorithm, name):
+    """Saved at 51546ee (sb3-ace 0.1.0 + the TQC and CrossQ learners): counters under their old names."""
+    model = algorithm.load(Path(__file__).parent / "data" / f"{name}_main_51546ee_pendulum.zip", device="cpu")
+    obs = np.linspace(-1, 1, 9, dtype=np.float32).reshape(3, 3)
+    saved_actions = {  # predicted at 51546ee
+        "ace": [[-0.033620595932006836], [-0.12225556373596191], [-0.06911253929138184]],
+        "ace_tqc": [[0.026778459548950195], [-0.10415816307067871], [-0.09002947807312012]],
+        "ace_crossq": [[0.011399030685424805], [-0.1501861810684204], [-0.13281786441802979]],
+    }[name]
+    np.testing.assert_array_equal(model.predict(obs, deterministic=True)[0], np.array(saved_actions, dtype=np.float32))
+    assert (model.num_causal_fits, model.num_causal_fits, model.num_failed_causal_fits, model.num_resets) == (2, 2, 0, 1)
+    assert "causal_fits" not in model.__dict__ and model.reset_interval == 40 and model.dormant_ratio is None
+    model.set_env(make_vec_env("Pendulum-v1"))
+    model.learn(50, reset_num_timesteps=False)
+    assert model.num_timesteps == 180

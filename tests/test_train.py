@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 import torch as th
 from torch import nn
-from torch.nn import functional as F
 
 from sb3_ace import ACE, DormantResetCallback
 from tests.helpers import (
@@ -15,8 +14,7 @@ from tests.helpers import (
     LinearRewardEnv,
     assert_losses_follow_the_weights,
     prepare_loss_check,
-    restore_and_sample,
-    sample_and_causal_log_prob,
+    sac_losses_by_hand,
 )
 
 NO_ADDITIONS = dict(causal_method=None, reset_mode=None)
@@ -151,27 +149,7 @@ def test_fixed_causal_weights_reach_the_three_losses():
     weights = th.tensor([2.5, 0.25, 0.25])
     before, log_alpha, rng_state, logged = prepare_loss_check(model, weights)
 
-    def losses(w: th.Tensor) -> dict[str, float]:
-        """SAC's three losses with log pi_c = sum_i w_i * l_i, computed by hand with the same random draws."""
-        data = restore_and_sample(model, rng_state)
-        with th.no_grad():
-            actions_pi, log_prob = sample_and_causal_log_prob(before.actor, data.observations, w)
-            alpha = log_alpha.exp()
-            temperature_loss = -(log_alpha * (log_prob + model.target_entropy)).mean()
-            next_actions, next_log_prob = sample_and_causal_log_prob(before.actor, data.next_observations, w)
-            next_q = th.cat(before.critic_target(data.next_observations, next_actions), dim=1).min(dim=1, keepdim=True).values
-            target = data.rewards + (1 - data.dones) * model.gamma * (next_q - alpha * next_log_prob)
-            critic_loss = 0.5 * sum(F.mse_loss(q, target) for q in before.critic(data.observations, data.actions))
-            # the actor's loss takes the critics after their update: the model's now
-            q_pi = th.cat(model.critic(data.observations, actions_pi), dim=1).min(dim=1, keepdim=True).values
-            actor_loss = (alpha * log_prob - q_pi).mean()
-        return {
-            "train/ent_coef_loss": temperature_loss.item(),
-            "train/critic_loss": float(critic_loss),
-            "train/actor_loss": actor_loss.item(),
-        }
-
-    assert_losses_follow_the_weights(logged, losses, weights)
+    assert_losses_follow_the_weights(logged, sac_losses_by_hand(model, before, log_alpha, rng_state), weights)
 
 
 def test_action_units_env_puts_causal_data_and_squash_term_in_env_units():
@@ -211,7 +189,7 @@ def test_callbacks_read_the_settings_from_the_model():
     model.causal_interval = 50
     model.reset_interval, model.reset_start = 10, 0
     model.learn(200)
-    assert model.causal_fits == 3  # at 100, 150 and 200 steps (the transitions fill up at 100)
+    assert model.num_causal_fits == 3  # at 100, 150 and 200 steps (the transitions fill up at 100)
     assert model.num_resets == 14  # after updates 10, 20, ..., 140 of 150
 
 
@@ -219,7 +197,7 @@ def test_counters_are_saved_with_the_model(tmp_path):
     model = ACE("MlpPolicy", LinearRewardEnv(constant_reward=True), causal_sample_size=100, causal_interval=100, **SMALL)
     model.reset_interval, model.reset_start = 20, 0
     model.learn(200)
-    assert model.causal_failed_fits == 2 and model.num_resets == 7
+    assert model.num_failed_causal_fits == 2 and model.num_resets == 7
     model.save(tmp_path / "ace")
     loaded = ACE.load(tmp_path / "ace")
-    assert (loaded.causal_failed_fits, loaded.num_resets, loaded.reset_interval) == (2, 7, 20)
+    assert (loaded.num_failed_causal_fits, loaded.num_resets, loaded.reset_interval) == (2, 7, 20)

@@ -190,7 +190,7 @@ def test_train(trained_run: tuple[str, Path, str]) -> None:
     model = LEARNERS[algo].load(run_folder / "Pendulum-v1.zip")
     assert type(model) is LEARNERS[algo] and model.num_timesteps == 300
     # ACE's own callbacks ran beside rl-zoo3's: fits at 100, 200 and 300 steps, resets after updates 100 and 200
-    assert model.causal_fits == 3
+    assert model.num_causal_fits == 3
     assert model.num_resets == 2
 
 

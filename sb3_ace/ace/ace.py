@@ -5,18 +5,12 @@ from typing import Any, ClassVar
 import numpy as np
 import torch as th
 from stable_baselines3 import SAC
-from stable_baselines3.common.buffers import ReplayBuffer
-from stable_baselines3.common.noise import ActionNoise
 from stable_baselines3.common.policies import BasePolicy
-from stable_baselines3.common.type_aliases import GymEnv, Schedule
 from stable_baselines3.common.utils import polyak_update
 from torch.nn import functional as F
 
 from sb3_ace.ace.policies import SAC_TO_ACE_POLICY, ACEPolicy, CausalActor, CnnPolicy, MlpPolicy, MultiInputPolicy
-from sb3_ace.common.algorithm import ADDITIONS_PARAMETERS_DOC, ACEAdditions, ActionUnits, check_count
-from sb3_ace.common.causal_discovery import CausalMethod
-from sb3_ace.common.dormancy import ResetMode
-from sb3_ace.common.policies import LinearInit
+from sb3_ace.common.algorithm import ADDITIONS_PARAMETERS_DOC, ACEAdditions, check_count
 
 
 class ACE(ACEAdditions, SAC):
@@ -91,8 +85,10 @@ class ACE(ACEAdditions, SAC):
     :param device: Device (cpu, cuda, ...) on which the code should be run.
         Setting it to auto, the code will be run on the GPU if possible.
     :param policy_delay: the actor, the temperature and the target networks are updated once every ``policy_delay``
-        gradient steps, the critics at every step (the authors: 2). Counted over the whole run (``_n_updates``), the
-        first update included: updates 0, d, 2d, ... The default 1 is SAC's schedule
+        gradient steps, the critics at every step (the authors: 2). The phase is the authors': counted over the whole
+        run (``_n_updates``) from the first update, the actor is updated at the updates of (0-based) index
+        ``0, d, 2d, ...`` (sb3-contrib's CrossQ, whose ``policy_delay`` ACECrossQ keeps, at ``d - 1, 2d - 1, ...``).
+        The default 1 is SAC's schedule
     :param _init_setup_model: Whether or not to build the network at the creation of the instance
     """
 
@@ -107,108 +103,24 @@ class ACE(ACEAdditions, SAC):
     policy: ACEPolicy
     actor: CausalActor
 
-    def __init__(
-        self,
-        policy: str | type[ACEPolicy],
-        env: GymEnv | str,
-        learning_rate: float | Schedule = 3e-4,
-        buffer_size: int = 1_000_000,
-        learning_starts: int = 100,
-        batch_size: int = 256,
-        tau: float = 0.005,
-        gamma: float = 0.99,
-        train_freq: int | tuple[int, str] = 1,
-        gradient_steps: int = 1,
-        action_noise: ActionNoise | None = None,
-        replay_buffer_class: type[ReplayBuffer] | None = None,
-        replay_buffer_kwargs: dict[str, Any] | None = None,
-        optimize_memory_usage: bool = False,
-        n_steps: int = 1,
-        ent_coef: str | float = "auto",
-        target_update_interval: int = 1,
-        target_entropy: str | float = "auto",
-        use_sde: bool = False,
-        sde_sample_freq: int = -1,
-        use_sde_at_warmup: bool = False,
-        stats_window_size: int = 100,
-        tensorboard_log: str | None = None,
-        policy_kwargs: dict[str, Any] | None = None,
-        verbose: int = 0,
-        seed: int | None = None,
-        device: th.device | str = "auto",
-        policy_delay: int = 1,
-        random_action_steps: int | None = None,
-        action_units: ActionUnits = "scaled",
-        causal_sample_size: int = 10_000,
-        causal_interval: int = 10_000,
-        causal_method: CausalMethod | None = "reward_sink",
-        standardize_causal_effects: bool = False,
-        reset_mode: ResetMode | None = "reset",
-        reset_interval: int = 100_000,
-        reset_start: int = 5_000,
-        dormant_threshold: float = 0.05,
-        reset_retention_bounds: tuple[float, float] = (0.2, 0.9),
-        reset_init: LinearInit | None = None,
-        _init_setup_model: bool = True,
-    ):
-        super().__init__(
-            policy,
-            env,
-            learning_rate=learning_rate,
-            buffer_size=buffer_size,
-            learning_starts=learning_starts,
-            batch_size=batch_size,
-            tau=tau,
-            gamma=gamma,
-            train_freq=train_freq,
-            gradient_steps=gradient_steps,
-            action_noise=action_noise,
-            replay_buffer_class=replay_buffer_class,
-            replay_buffer_kwargs=replay_buffer_kwargs,
-            optimize_memory_usage=optimize_memory_usage,
-            n_steps=n_steps,
-            ent_coef=ent_coef,
-            target_update_interval=target_update_interval,
-            target_entropy=target_entropy,
-            use_sde=use_sde,
-            sde_sample_freq=sde_sample_freq,
-            use_sde_at_warmup=use_sde_at_warmup,
-            stats_window_size=stats_window_size,
-            tensorboard_log=tensorboard_log,
-            policy_kwargs=policy_kwargs,
-            verbose=verbose,
-            seed=seed,
-            device=device,
-            random_action_steps=random_action_steps,
-            action_units=action_units,
-            causal_sample_size=causal_sample_size,
-            causal_interval=causal_interval,
-            causal_method=causal_method,
-            standardize_causal_effects=standardize_causal_effects,
-            reset_mode=reset_mode,
-            reset_interval=reset_interval,
-            reset_start=reset_start,
-            dormant_threshold=dormant_threshold,
-            reset_retention_bounds=reset_retention_bounds,
-            reset_init=reset_init,
-            _init_setup_model=False,
-        )
-        self.policy_delay = policy_delay
-
-        if _init_setup_model:
-            self._setup_model()
+    def __init__(self, *args: Any, policy_delay: int = 1, **kwargs: Any) -> None:
+        self.policy_delay = policy_delay  # before SAC's __init__, which ends by setting up the model (and checking it)
+        super().__init__(*args, **kwargs)
 
     def _check_ace_settings(self) -> None:
         check_count("policy_delay", self.policy_delay, 1)
         super()._check_ace_settings()
 
-    def gradient_updates(self, gradient_steps: int, batch_size: int) -> None:
+    def train(self, gradient_steps: int, batch_size: int = 64) -> None:
         """
         ``gradient_steps`` updates of SAC's three losses, with the causal log-probability ``log pi_c`` (paper, eq. 5-7).
 
         The critics are updated at every step; the actor, the temperature and the target networks at the steps whose
         index over the whole run is a multiple of ``policy_delay``. With ``policy_delay=1`` and all weights 1, this is
-        SAC's ``train()``, operation for operation. (:meth:`train` runs it and the soft reset on schedule.)
+        SAC's ``train()``, operation for operation.
+
+        :param gradient_steps: number of gradient updates
+        :param batch_size: minibatch size of each update
         """
         self.policy.set_training_mode(True)
         optimizers = [self.actor.optimizer, self.critic.optimizer]

@@ -6,6 +6,7 @@ and the dormancy-guided soft reset acts on networks and optimizers (:class:`~sb3
 learner is ``class ACEX(ACEAdditions, X)`` with ACE policies for ``X``; the learner's own update stays its own.
 """
 
+import inspect
 import io
 import pathlib
 from collections.abc import Callable
@@ -22,7 +23,14 @@ from stable_baselines3.common.type_aliases import MaybeCallback
 
 from sb3_ace.common.causal_discovery import CausalMethod
 from sb3_ace.common.causal_weights import CausalWeightCallback, TransitionFIFO, causal_state_dim, check_causal_settings
-from sb3_ace.common.dormancy import DormantResetCallback, ResetMode, check_reset_settings
+from sb3_ace.common.dormancy import (
+    DormantResetCallback,
+    ResetMode,
+    check_reset_settings,
+    check_resettable,
+    dormant_ratios,
+    resettable_networks,
+)
 from sb3_ace.common.finite_check import FiniteEnvDataCheck
 from sb3_ace.common.policies import ACEPolicyMixin, CausalActorMixin, LinearInit
 from sb3_ace.common.saving import save_atomically
@@ -43,6 +51,8 @@ _REQUIRED_SETTINGS = (
     "dormant_threshold",
     "reset_retention_bounds",
 )
+# Counters renamed in sb3-ace 0.2, by their old names (a model saved before carries those)
+_RENAMED_COUNTERS = {"causal_fits": "num_causal_fits", "causal_failed_fits": "num_failed_causal_fits"}
 
 ADDITIONS_PARAMETERS_DOC = """
     ACE's additions (shared by every ACE learner, see :class:`~sb3_ace.common.algorithm.ACEAdditions`):
@@ -69,9 +79,9 @@ ADDITIONS_PARAMETERS_DOC = """
     :param dormant_threshold: a neuron is gradient-dormant when its gradient norm is below this fraction of its
         layer's mean (``tau``)
     :param reset_retention_bounds: ``(low, high)`` bounds of the retention ``lam`` of the old parameters
-    :param reset_init: how a soft reset draws its fresh parameters: ``None`` (default) as the policy's
-        ``linear_init`` initialised the networks, or ``"default"``, ``"xavier_uniform"``, ``"orthogonal"`` (the
-        authors')
+    :param reset_init: how a soft reset draws the fresh weights of the ``nn.Linear`` layers: ``None`` (default) as
+        the policy's ``linear_init`` initialised them, or ``"default"``, ``"xavier_uniform"``, ``"orthogonal"`` (the
+        authors'). Other layers are drawn as PyTorch initialises them (see :func:`~sb3_ace.common.dormancy.soft_reset`)
 """
 """The docstring part of ACE's own parameters, appended to the docstring of every ACE learner."""
 
@@ -90,6 +100,24 @@ def check_count(name: str, value: object, minimum: int) -> None:
         raise ValueError(f"{name} must be at least {minimum}, got {value}")
 
 
+def _learner_signature(ace_class: type) -> inspect.Signature:
+    """
+    The signature of ``ace_class(...)``: its learner's parameters, then the keyword-only parameters of the classes
+    between the two (such as ACE's ``policy_delay``), then ACE's settings (:meth:`ACEAdditions.__init__` forwards
+    ``*args`` and ``**learner_kwargs`` to the learner, which would otherwise hide the learner's parameters).
+    """
+    mro = ace_class.__mro__
+    position = mro.index(ACEAdditions)
+    learner = mro[position + 1]
+    parameters = list(inspect.signature(learner).parameters.values())
+    parameters = [parameter for parameter in parameters if parameter.kind is not parameter.VAR_KEYWORD]
+    for klass in (*reversed(mro[:position]), ACEAdditions):
+        if "__init__" in vars(klass):
+            own = inspect.signature(vars(klass)["__init__"]).parameters.values()
+            parameters += [parameter for parameter in own if parameter.kind is parameter.KEYWORD_ONLY]
+    return inspect.Signature(parameters)
+
+
 # The learner interface the mixin relies on (every off-policy algorithm of SB3 and sb3-contrib)
 if TYPE_CHECKING:
     _LearnerBase = OffPolicyAlgorithm
@@ -99,26 +127,33 @@ else:
 
 class ACEAdditions(_LearnerBase):
     """
-    ACE's additions to a maximum-entropy off-policy learner: put it first in the bases, ``class ACETQC(ACEAdditions,
-    TQC)``, and give the learner ACE policies (an :class:`~sb3_ace.common.policies.ACEPolicyMixin` whose actor is a
-    :class:`~sb3_ace.common.policies.CausalActorMixin`).
+    ACE's additions to a maximum-entropy off-policy learner of the SB3 family. A learner gets them from its ACE
+    policies and one class line, ``class ACETQC(ACEAdditions, TQC)`` (ACE first in the bases), whose
+    ``policy_aliases`` and ``learner_policies`` name its ACE policies (an
+    :class:`~sb3_ace.common.policies.ACEPolicyMixin` whose ``actor_class`` is a
+    :class:`~sb3_ace.common.policies.CausalActorMixin`). The learner's ``__init__`` and ``train()`` stay its own.
 
     - Causality-aware entropy: the actor's ``action_log_prob`` returns ``log pi_c(a|s) = sum_i w_i * l_i``, so the
       learner's critic target, actor loss and temperature loss use it unchanged (paper, eq. 5-7). The weights
       ``w = dim(A) * softmax(B[r, a])`` are refitted on schedule by a :class:`~sb3_ace.CausalWeightCallback`.
     - Dormancy-guided soft reset: a :class:`~sb3_ace.DormantResetCallback` interpolates the networks towards a fresh
-      initialisation and clears the optimizers, right after the gradient update that reaches its schedule.
+      initialisation and clears the optimizers after the ``train()`` call that ran a scheduled update.
     - A NaN or infinite observation or reward stops training at the env step it comes out of the env
       (:class:`~sb3_ace.NonFiniteEnvDataError`); saves are atomic; the settings and counters are saved with the model
       and the recent transitions of the causal step with the replay buffer.
 
-    :meth:`learn` adds the two callbacks by itself, unless ``callback=`` already holds one of that class. With
-    ``causal_method=None`` and ``reset_mode=None`` the learner trains exactly as without ACE, bit for bit.
+    The model owns ACE's settings (the keyword arguments below, declared here and nowhere else) and its counters
+    (``num_causal_fits``, ``num_failed_causal_fits``, ``num_resets``); the callbacks read the settings from the model
+    and count on it. The settings are checked when the model is built or loaded and at the start of every
+    :meth:`learn` (where a setting changed on the model in between is caught). :meth:`learn` adds both callbacks by
+    itself, unless ``callback=`` already holds one of that class. With ``causal_method=None`` and ``reset_mode=None``
+    the learner trains exactly as without ACE, bit for bit.
 
-    The learner's ``train()`` is what :meth:`gradient_updates` runs; a learner whose update ACE changes (ACE's SAC,
-    with ``policy_delay``) overrides :meth:`gradient_updates`. The keyword arguments are documented in
-    :data:`ADDITIONS_PARAMETERS_DOC`; the others go to the learner.
+    :param args: the learner's positional arguments (``policy``, ``env``, ...)
+    :param learner_kwargs: the learner's keyword arguments
     """
+
+    __doc__ += ADDITIONS_PARAMETERS_DOC
 
     learner_policies: ClassVar[dict[type[BasePolicy], type[BasePolicy]]] = {}
     """The learner's policy classes and ACE's counterparts: ``load`` takes a model saved by the plain learner."""
@@ -128,21 +163,21 @@ class ACEAdditions(_LearnerBase):
     def __init__(
         self,
         *args: Any,
-        random_action_steps: int | None,
-        action_units: ActionUnits,
-        causal_sample_size: int,
-        causal_interval: int,
-        causal_method: CausalMethod | None,
-        standardize_causal_effects: bool,
-        reset_mode: ResetMode | None,
-        reset_interval: int,
-        reset_start: int,
-        dormant_threshold: float,
-        reset_retention_bounds: tuple[float, float],
-        reset_init: LinearInit | None,
+        random_action_steps: int | None = None,
+        action_units: ActionUnits = "scaled",
+        causal_sample_size: int = 10_000,
+        causal_interval: int = 10_000,
+        causal_method: CausalMethod | None = "reward_sink",
+        standardize_causal_effects: bool = False,
+        reset_mode: ResetMode | None = "reset",
+        reset_interval: int = 100_000,
+        reset_start: int = 5_000,
+        dormant_threshold: float = 0.05,
+        reset_retention_bounds: tuple[float, float] = (0.2, 0.9),
+        reset_init: LinearInit | None = None,
         **learner_kwargs: Any,
     ) -> None:
-        super().__init__(*args, **learner_kwargs)
+        # Set before the learner's __init__, which ends by setting up the model (whose _setup_model checks them)
         self.random_action_steps = random_action_steps
         self.action_units = action_units
         self.causal_sample_size = causal_sample_size
@@ -155,16 +190,32 @@ class ACEAdditions(_LearnerBase):
         self.dormant_threshold = dormant_threshold
         self.reset_retention_bounds = reset_retention_bounds
         self.reset_init = reset_init
-        # What the causal step found and did (saved with the model; the weights themselves live in the actor)
+        # What the causal step found and did (the weights themselves live in the actor)
         self.causal_coefficients = np.zeros(0)  # B[r, a]: zeros, one per action dimension, once the spaces are known
         self.causal_fit_seconds = 0.0
-        self.causal_fits = 0
-        self.causal_failed_fits = 0
-        self.num_resets = 0  # soft resets done so far
+        self.num_causal_fits = 0
+        self.num_failed_causal_fits = 0
+        # What the soft reset measured and did
+        self.num_resets = 0
+        self.dormant_ratio: float | None = None  # beta of the actor, as last measured (saved: see DormantResetCallback)
+        self.reset_retention: float | None = None  # lam of the last reset
         # The N_c most recent transitions the causal weights are fitted on: saved with the replay buffer
         self.recent_transitions: TransitionFIFO | None = None
-        # The DormantResetCallback of the running learn() call, if any: train() calls it after the updates
-        self.dormant_reset: DormantResetCallback | None = None
+        super().__init__(*args, **learner_kwargs)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.__signature__ = _learner_signature(cls)  # type: ignore[attr-defined]  # for help(), IDEs and the docs
+
+    @property
+    def causal_fits(self) -> int:
+        """``num_causal_fits``, by its name before sb3-ace 0.2."""
+        return self.num_causal_fits
+
+    @property
+    def causal_failed_fits(self) -> int:
+        """``num_failed_causal_fits``, by its name before sb3-ace 0.2."""
+        return self.num_failed_causal_fits
 
     def _check_ace_settings(self) -> None:
         """Raise a ``TypeError`` or ``ValueError`` naming the setting if one of ACE's settings cannot work."""
@@ -198,13 +249,32 @@ class ACEAdditions(_LearnerBase):
             raise ValueError(
                 f"{type(self).__name__} needs an ACE policy (whose actor applies the causal weights), got {self.policy_class}"
             )
+        for old, new in _RENAMED_COUNTERS.items():  # a model saved before sb3-ace 0.2 (load sets its attributes)
+            if old in self.__dict__:
+                setattr(self, new, self.__dict__.pop(old))
         self._check_ace_settings()
         if len(self.causal_coefficients) != get_action_dim(self.action_space):  # a new model, or the plain learner's
             self.causal_coefficients = np.zeros(get_action_dim(self.action_space))
         super()._setup_model()
+        if self.reset_mode is not None:
+            check_resettable(resettable_networks(self.policy))  # a layer a reset could not draw afresh fails here, not later
         if self.action_units == "env":
             low, high = self.action_space.low, self.action_space.high  # type: ignore[attr-defined]
             self.actor.action_scale = th.as_tensor((high - low) / 2.0, dtype=th.float32, device=self.device)
+
+    def _setup_learn(
+        self,
+        total_timesteps: int,
+        callback: MaybeCallback = None,
+        reset_num_timesteps: bool = True,
+        tb_log_name: str = "run",
+        progress_bar: bool = False,
+    ) -> tuple[int, BaseCallback]:
+        total_timesteps, callback = super()._setup_learn(
+            total_timesteps, callback, reset_num_timesteps, tb_log_name, progress_bar
+        )
+        self._check_ace_settings()  # after the callbacks' setup, which may have set some of them
+        return total_timesteps, callback
 
     @property
     def causal_weights(self) -> np.ndarray:
@@ -217,35 +287,6 @@ class ACEAdditions(_LearnerBase):
         # Random actions for the first random_action_steps env steps, whenever the updates start
         random_steps = learning_starts if self.random_action_steps is None else self.random_action_steps
         return super()._sample_action(random_steps, action_noise, n_envs)
-
-    def train(self, gradient_steps: int, batch_size: int = 64) -> None:
-        """
-        ``gradient_steps`` gradient updates of the learner (:meth:`gradient_updates`), then the active
-        :class:`~sb3_ace.DormantResetCallback` measures the dormancy and softly resets on schedule.
-
-        A reset is due right after the update of a given index (the authors' rule), so a call whose updates reach it
-        runs in two parts: the updates up to that one, the reset, the rest. The learner counts
-        ``target_update_interval`` within a call: with more than one update per call, the target update after a reset
-        may come up to ``target_update_interval - 1`` updates earlier than without one.
-        """
-        while gradient_steps > 0:
-            first = self._n_updates  # index of this part's first update, counted over the whole run
-            steps = gradient_steps
-            if self.dormant_reset is not None:
-                steps = min(steps, self.dormant_reset.next_reset_update(first) - first + 1)
-            self.gradient_updates(steps, batch_size)
-            gradient_steps -= steps
-            if self.dormant_reset is not None:
-                self.dormant_reset.after_updates(first, self._n_updates)
-
-    def gradient_updates(self, gradient_steps: int, batch_size: int) -> None:
-        """
-        ``gradient_steps`` updates of the learner's losses, counted in ``_n_updates``: the learner's own ``train()``.
-
-        :param gradient_steps: number of gradient updates
-        :param batch_size: minibatch size of each update
-        """
-        super().train(gradient_steps, batch_size)
 
     def _with_ace_callbacks(self, callback: MaybeCallback) -> list[BaseCallback]:
         """The user's callbacks, preceded by ACE's own (a user's instance of the same class replaces ACE's)."""
@@ -272,7 +313,6 @@ class ACEAdditions(_LearnerBase):
         The learner's ``learn``, with ACE's callbacks added (see the class docstring). Same parameters as SB3's;
         ``tb_log_name`` defaults to the algorithm's class name (``ACE``, ``ACETQC``, ...).
         """
-        self.dormant_reset = None  # set by this call's DormantResetCallback, if any
         return super().learn(
             total_timesteps=total_timesteps,
             callback=self._with_ace_callbacks(callback),
@@ -291,7 +331,13 @@ class ACEAdditions(_LearnerBase):
         """
         Save the model to a zip file, atomically: a previous file at ``path`` stays intact until the new one is
         complete (a process killed mid-save leaves the previous checkpoint loadable). Same parameters as SB3's.
+
+        The actor's gradient dormancy is measured first (``dormant_ratio``): the gradients it is measured on are not
+        saved, and a soft reset of the loaded model that comes before its next actor update takes it from there.
         """
+        if self.reset_mode is not None:  # beta of the actor's latest gradients, which the saved parameters do not carry
+            measured, _ = dormant_ratios(self.actor, self.dormant_threshold)
+            self.dormant_ratio = self.dormant_ratio if measured is None else measured
         learner_save: Callable[..., None] = super().save
         save_atomically(path, "zip", lambda destination: learner_save(destination, exclude, include))
 
@@ -322,5 +368,5 @@ class ACEAdditions(_LearnerBase):
             self.recent_transitions = recent_transitions
 
     def _excluded_save_params(self) -> list[str]:
-        # The recent transitions go with the replay buffer; the reset callback is the running learn() call's
-        return [*super()._excluded_save_params(), "recent_transitions", "dormant_reset"]
+        # The recent transitions go with the replay buffer
+        return [*super()._excluded_save_params(), "recent_transitions"]

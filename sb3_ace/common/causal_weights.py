@@ -3,12 +3,11 @@ refits the weights from it on schedule (ACE paper, Algorithm 1)."""
 
 import logging
 import time
-from typing import TYPE_CHECKING, Any, cast
+from typing import cast
 
 import numpy as np
 import torch as th
 from gymnasium import spaces
-from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.preprocessing import get_action_dim, is_image_space
 
 from sb3_ace.common.causal_discovery import (
@@ -18,11 +17,8 @@ from sb3_ace.common.causal_discovery import (
     estimate_causal_weights,
     weights_saturated,
 )
-from sb3_ace.common.policies import CausalActorMixin
 from sb3_ace.common.schedule import crossed_multiple
-
-if TYPE_CHECKING:
-    from sb3_ace.common.algorithm import ACEAdditions
+from sb3_ace.common.step_callback import ACEStepCallback
 
 logger = logging.getLogger(__name__)
 
@@ -119,7 +115,7 @@ class TransitionFIFO:
         return rows[:, : self.state_dim], rows[:, self.state_dim : -1], rows[:, -1]
 
 
-class CausalWeightCallback(BaseCallback):
+class CausalWeightCallback(ACEStepCallback):
     """
     Refit ACE's causal weights every ``causal_interval`` env steps from the ``causal_sample_size`` most recent
     transitions ``(s, a, r)``: the state the agent saw (Dict observations flattened, image parts left out), the action
@@ -128,10 +124,11 @@ class CausalWeightCallback(BaseCallback):
 
     The recent transitions live on the model (``model.recent_transitions``) and travel with its replay buffer
     (``save_replay_buffer`` / ``load_replay_buffer``), so that a resumed run fits at the same steps, on the same
-    transitions, as one trained straight through. The fits done and failed are counted on the model too.
+    transitions, as one trained straight through. The fits done and failed are counted on the model
+    (``model.num_causal_fits``, ``model.num_failed_causal_fits``).
 
-    Every setting left ``None`` is read from the model (``model.causal_interval`` etc.) each time it is used: ACE's
-    own instance reads them all, so changing them on the model takes effect. Give a value to override the model's.
+    The settings are the model's (``model.causal_interval`` etc.): a value given here sets the model's when training
+    starts, replacing its own (and is saved with it).
 
     Data that cannot support a fit (constant reward, constant actions, too few finite rows:
     :class:`~sb3_ace.CausalDiscoveryError`) logs a warning and keeps the previous weights; any other error is a bug and
@@ -150,7 +147,7 @@ class CausalWeightCallback(BaseCallback):
     :param verbose: verbosity level: 0 no output, 1 a line per fit
     """
 
-    model: "ACEAdditions"
+    switch = "causal_method"
 
     def __init__(
         self,
@@ -160,35 +157,23 @@ class CausalWeightCallback(BaseCallback):
         standardize_causal_effects: bool | None = None,
         verbose: int = 0,
     ) -> None:
-        super().__init__(verbose)
-        self.own_settings: dict[str, Any] = {
+        check_causal_settings(causal_sample_size, causal_interval, causal_method)
+        settings = {
             "causal_sample_size": causal_sample_size,
             "causal_interval": causal_interval,
             "causal_method": causal_method,
             "standardize_causal_effects": standardize_causal_effects,
         }
-        check_causal_settings(causal_sample_size, causal_interval, causal_method)  # those given; the model checks its own
+        super().__init__(settings, verbose)
         self.warned_saturation = False
 
-    def setting(self, name: str) -> Any:
-        """The value of setting ``name``: this callback's own, else the model's."""
-        own = self.own_settings[name]
-        return getattr(self.model, name) if own is None else own
-
-    def _init_callback(self) -> None:
-        if not isinstance(getattr(self.model, "actor", None), CausalActorMixin):
-            raise TypeError(f"CausalWeightCallback needs an ACE model, got {type(self.model).__name__}")
-        if self.setting("causal_method") is None:
-            raise ValueError("CausalWeightCallback needs a causal_method: the model's is None (no causal step)")
+    def _on_training_start(self) -> None:  # after learn() has checked the settings
         state_dim = causal_state_dim(self.model.observation_space)
         action_dim = get_action_dim(self.model.action_space)
-        sample_size = self.setting("causal_sample_size")
-        n_variables = state_dim + action_dim + 1
-        check_causal_settings(sample_size, self.setting("causal_interval"), self.setting("causal_method"), n_variables)
         # Kept across successive learn() calls on the same model (and restored with its replay buffer)
         transitions = self.model.recent_transitions
-        if transitions is None or transitions.rows.shape != (sample_size, n_variables):
-            self.model.recent_transitions = TransitionFIFO(sample_size, state_dim, action_dim)
+        if transitions is None or transitions.rows.shape != (self.model.causal_sample_size, state_dim + action_dim + 1):
+            self.model.recent_transitions = TransitionFIFO(self.model.causal_sample_size, state_dim, action_dim)
 
     def _on_step(self) -> bool:
         transitions = self.model.recent_transitions
@@ -198,23 +183,23 @@ class CausalWeightCallback(BaseCallback):
         actions = self.locals["actions" if self.model.action_units == "env" else "buffer_actions"]
         transitions.add(states, actions, rewards)
         steps_before = self.num_timesteps - len(rewards)
-        if crossed_multiple(steps_before, self.num_timesteps, self.setting("causal_interval")) and transitions.full:
+        if crossed_multiple(steps_before, self.num_timesteps, self.model.causal_interval) and transitions.full:
             self.update_weights()
         return True
 
     def update_weights(self) -> None:
         """Fit the causal weights on the recent transitions and hand them to the actor (or warn and keep them)."""
-        transitions = self.model.recent_transitions
-        assert transitions is not None
+        transitions, method = self.model.recent_transitions, self.model.causal_method
+        assert transitions is not None and method is not None
         start = time.perf_counter()
         try:
             weights, coefficients = estimate_causal_weights(
                 *transitions.transitions(),
-                method=self.setting("causal_method"),
-                standardize_effects=self.setting("standardize_causal_effects"),
+                method=method,
+                standardize_effects=self.model.standardize_causal_effects,
             )
         except CausalDiscoveryError as error:  # the data cannot support a fit: keep the weights, train on
-            self.model.causal_failed_fits += 1
+            self.model.num_failed_causal_fits += 1
             logger.warning(
                 "ACE causal step at %d env steps skipped (%s); keeping the causal weights %s",
                 self.num_timesteps,
@@ -225,7 +210,7 @@ class CausalWeightCallback(BaseCallback):
         self.model.actor.causal_weights.copy_(th.as_tensor(weights))
         self.model.causal_coefficients = coefficients
         self.model.causal_fit_seconds = time.perf_counter() - start
-        self.model.causal_fits += 1
+        self.model.num_causal_fits += 1
         if not self.warned_saturation and weights_saturated(weights):
             self.warned_saturation = True
             logger.warning(
@@ -253,5 +238,5 @@ class CausalWeightCallback(BaseCallback):
         self.logger.record("causal/weight_min", weights.min())
         self.logger.record("causal/weight_max", weights.max())
         self.logger.record("causal/fit_seconds", self.model.causal_fit_seconds)
-        self.logger.record("causal/fits", self.model.causal_fits)
-        self.logger.record("causal/failed_fits", self.model.causal_failed_fits)
+        self.logger.record("causal/fits", self.model.num_causal_fits)
+        self.logger.record("causal/failed_fits", self.model.num_failed_causal_fits)

@@ -4,15 +4,6 @@ The fresh parameters ``phi`` a reset moves towards are drawn, by default, the wa
 (the policy's ``linear_init``: PyTorch's default for SB3's and sb3-contrib's networks), so that a reset pulls them back
 towards the distribution they started from. ``reset_init="orthogonal"`` draws ``phi`` as the authors' code does
 (orthogonal weights, gain 1, zero biases), although their networks are initialised xavier-uniform.
-
-The paper resets plain MLPs. CrossQ's networks also hold BatchRenorm layers (https://arxiv.org/abs/1702.03275): their
-learned affine scale and bias are parameters like a Linear layer's and are interpolated the same way, towards their
-fresh values 1 and 0. Their running mean and variance and their warm-up step count are left as they are: they are not
-learned but measure the activations that flow into the layer, and they follow the reset networks' new activations
-within about ``1 / momentum`` (100) training passes. Setting them back to (0, 1) would make every eval-mode forward
-pass (the actor acting, CrossQ's next-action pass) normalize with wrong statistics until they are re-estimated, and
-restarting the warm-up count would switch the layers back to plain batch normalization for ``renorm_warmup_steps``
-(100,000) passes: a change of regime the paper does not ask for.
 """
 
 import collections
@@ -20,19 +11,16 @@ import logging
 import math
 from collections.abc import Iterable
 from numbers import Real
-from typing import TYPE_CHECKING, Any, Literal, get_args
+from typing import Literal, get_args
 
 import numpy as np
 import torch as th
 from sb3_contrib.common.torch_layers import BatchRenorm
-from stable_baselines3.common.callbacks import BaseCallback
 from torch import nn
 
-from sb3_ace.common.policies import CausalActorMixin, LinearInit, check_linear_init, init_linear
+from sb3_ace.common.policies import ACEPolicyMixin, LinearInit, check_linear_init, init_linear
 from sb3_ace.common.schedule import crossed_multiple
-
-if TYPE_CHECKING:
-    from sb3_ace.common.algorithm import ACEAdditions
+from sb3_ace.common.step_callback import ACEStepCallback
 
 logger = logging.getLogger(__name__)
 
@@ -146,59 +134,138 @@ def causal_retention(causal_weights: np.ndarray, bounds: tuple[float, float]) ->
     return float(np.clip(1.5 - math.exp(-8.0 * delta), *bounds))
 
 
+# Layers a soft reset draws afresh: phi is a new draw of the layer's initialisation (``reset_parameters()``, or the
+# Linear init scheme for nn.Linear)
+_DRAWN_LAYERS: tuple[type[nn.Module], ...] = (
+    nn.Linear,
+    nn.Conv1d,
+    nn.Conv2d,
+    nn.Conv3d,
+    nn.ConvTranspose1d,
+    nn.ConvTranspose2d,
+    nn.ConvTranspose3d,
+    nn.Embedding,
+)
+# Normalization layers: phi is their initial affine transform, scale 1 and shift 0
+_NORMALIZATION_LAYERS: tuple[type[nn.Module], ...] = (
+    nn.LayerNorm,
+    nn.GroupNorm,
+    nn.BatchNorm1d,
+    nn.BatchNorm2d,
+    nn.BatchNorm3d,
+    BatchRenorm,
+    *((nn.RMSNorm,) if hasattr(nn, "RMSNorm") else ()),  # torch >= 2.4
+)
+
+
+def resettable_networks(policy: ACEPolicyMixin) -> list[nn.Module]:
+    """The networks a soft reset interpolates: actor, critic and the critic target where the learner has one."""
+    critic_target = getattr(policy, "critic_target", None)  # CrossQ has no target network
+    return [policy.actor, policy.critic] + ([critic_target] if critic_target is not None else [])
+
+
+def _is_gsde_log_std(layer: nn.Module) -> bool:
+    """Whether the parameters of ``layer`` itself are an SB3 actor's gSDE ``log_std`` (reset towards ``log_std_init``)."""
+    own = dict(layer.named_parameters(recurse=False))
+    return own.keys() == {"log_std"} and hasattr(layer, "log_std_init")
+
+
+def check_resettable(modules: Iterable[nn.Module]) -> None:
+    """
+    Raise a ``ValueError`` naming the first layer that holds learned parameters of its own and that :func:`soft_reset`
+    cannot draw afresh (a layer type it does not know), so that no reset is silently partial.
+
+    :param modules: the networks a reset would interpolate
+    """
+    for module in modules:
+        for name, layer in module.named_modules():
+            if next(layer.parameters(recurse=False), None) is None or isinstance(layer, _DRAWN_LAYERS + _NORMALIZATION_LAYERS):
+                continue
+            if _is_gsde_log_std(layer):
+                continue
+            raise ValueError(
+                f"reset_mode: the soft reset cannot reinitialise layer {name!r} of {type(module).__name__} "
+                f"({type(layer).__name__}): it knows {', '.join(t.__name__ for t in _DRAWN_LAYERS + _NORMALIZATION_LAYERS)}. "
+                "Use reset_mode=None, or networks built of these layers"
+            )
+
+
 def soft_reset(modules: Iterable[nn.Module], retention: float, init: LinearInit) -> None:
     """
-    Interpolate the learned parameters of ``modules`` towards a fresh initialisation, in place:
-    ``theta <- lam * theta + (1 - lam) * phi``, for the weight and bias of every ``nn.Linear`` (``phi`` drawn with
-    ``init``) and the affine scale and bias of every ``BatchRenorm`` layer (``phi`` = 1 and 0; their running
-    statistics and warm-up count are kept, see the module docstring).
+    Interpolate every learned parameter of ``modules`` towards a fresh initialisation, in place:
+    ``theta <- lam * theta + (1 - lam) * phi`` (ACE paper, section 4.3).
 
-    The layers are visited module by module in ``named_modules()`` order, each Linear layer drawing its ``phi`` from
-    torch's global generator, so every module gets its own independent fresh copy. A layer shared by several modules
-    (e.g. a features extractor shared by actor and critic) is interpolated once, on its first visit. The parameter
-    tensors stay the same objects (the optimizers keep referring to them); gradients are left as they are.
+    - ``nn.Linear``: ``phi`` drawn with ``init`` (:data:`sb3_ace.common.policies.LinearInit`).
+    - Convolutions and embeddings: ``phi`` drawn by the layer's own ``reset_parameters()`` (PyTorch's initialisation,
+      which SB3's feature extractors keep).
+    - Normalization layers (LayerNorm, GroupNorm, BatchNorm, sb3-contrib's BatchRenorm, RMSNorm): ``phi`` is the
+      identity transform, scale 1 and shift 0. Their running statistics (and BatchRenorm's warm-up count) are kept:
+      they are not learned but measure the activations flowing in, and follow the reset networks within about
+      ``1 / momentum`` training passes. Setting them back would make every eval-mode pass (acting, CrossQ's
+      next-action pass) normalize with wrong statistics until re-estimated, and restart BatchRenorm's warm-up as
+      plain batch normalization (https://arxiv.org/abs/1702.03275): a change of regime the paper does not ask for.
+    - gSDE's ``log_std`` (an SB3 actor's own parameter with ``use_sde``): ``phi`` is its initial value ``log_std_init``.
+
+    The layers are visited module by module in ``named_modules()`` order, each drawing its ``phi`` from torch's global
+    generator, so every module gets its own independent fresh copy. A layer shared by several modules (e.g. a features
+    extractor shared by actor and critic) is interpolated once, on its first visit. The parameter tensors stay the same
+    objects (the optimizers keep referring to them); gradients are left as they are. A layer of another type that
+    holds parameters is an error (:func:`check_resettable`).
 
     :param modules: the networks to reset, e.g. actor, critic and critic target
     :param retention: ``lam``, the weight of the old parameters
-    :param init: how ``phi`` of the Linear layers is drawn (:data:`sb3_ace.common.policies.LinearInit`)
+    :param init: how ``phi`` of the Linear layers is drawn
     """
+    modules = list(modules)
+    check_resettable(modules)
     visited: set[nn.Module] = set()  # shared by the modules: a shared layer is reset once
     with th.no_grad():
         for module in modules:
             for _, layer in module.named_modules(memo=visited):
+                params = list(layer.parameters(recurse=False))
+                if not params:
+                    continue
+                theta = [param.clone() for param in params]
                 if isinstance(layer, nn.Linear):
-                    theta = [param.clone() for param in layer.parameters(recurse=False)]
                     init_linear(layer, init)  # the layer now holds phi
-                    for param, old in zip(layer.parameters(recurse=False), theta, strict=True):
-                        param.mul_(1.0 - retention).add_(old, alpha=retention)  # lam * theta + (1 - lam) * phi
-                elif isinstance(layer, BatchRenorm):
-                    layer.scale.mul_(retention).add_(1.0 - retention)  # lam * scale + (1 - lam) * 1
-                    layer.bias.mul_(retention)  # lam * bias + (1 - lam) * 0
+                elif isinstance(layer, _DRAWN_LAYERS):
+                    layer.reset_parameters()  # type: ignore[operator]
+                elif _is_gsde_log_std(layer):
+                    params[0].fill_(layer.log_std_init)  # type: ignore[arg-type]
+                else:  # a normalization layer: its biases (shift) 0, the rest (scale) 1
+                    for param_name, param in layer.named_parameters(recurse=False):
+                        param.fill_(0.0 if param_name == "bias" else 1.0)
+                for param, old in zip(params, theta, strict=True):
+                    param.mul_(1.0 - retention).add_(old, alpha=retention)  # lam * theta + (1 - lam) * phi
 
 
-class DormantResetCallback(BaseCallback):
+class DormantResetCallback(ACEStepCallback):
     """
-    Dormancy-guided soft reset of an ACE learner's actor, critics and optimizers.
+    Dormancy-guided soft reset of an ACE learner's actor, critics and optimizers (ACE paper, section 4.3).
 
-    Right after the gradient update of index ``u`` (0-based, over the whole run; the algorithm's ``train()`` calls
-    :meth:`after_updates` and ends a run of updates at the scheduled one), when ``u > reset_start`` and ``u`` is a
-    multiple of ``reset_interval`` (the authors' schedule), the callback:
+    A reset follows the gradient update of index ``u`` (0-based, over the whole run) when ``u > reset_start`` and
+    ``u`` is a multiple of ``reset_interval`` (the authors' schedule). It comes at the end of the learner's ``train()``
+    call that ran update ``u``: right after it with one gradient update per call (SB3's default and the authors'),
+    after the call's last update otherwise (at most one reset per call). The schedule depends on the update index only,
+    so a run saved and resumed resets at the same updates as one trained straight through. A reset:
 
     - sets the retention ``lam``: ``clip(1 - beta, low, high)`` from the actor's dormant ratio ``beta``
       (mode ``"reset"``, see :func:`dormant_ratios`) or ``clip(1.5 - exp(-8 * (max(w) - min(w))), low, high)``
       from the causal weights ``w`` (mode ``"causal_reset"``);
-    - interpolates actor, critic and critic target (where the learner has one: CrossQ has none) towards fresh
-      initialisations (:func:`soft_reset`);
+    - interpolates actor, critic and critic target (where the learner has one) towards fresh initialisations
+      (:func:`soft_reset`);
     - clears the state (moments, step counts) of the actor and critic optimizers;
     - resamples the gSDE exploration noise (with ``use_sde``) and counts the reset in ``model.num_resets``.
 
-    The temperature and its optimizer, the replay buffer and the causal weights are left untouched. The dormancy is
-    measured on the gradients of the latest actor update, which the actor's parameters still hold. The schedule
-    depends on the update index only, so a saved and reloaded model resets at the same updates as one trained
-    straight through.
+    The temperature and its optimizer, the replay buffer and the causal weights are left untouched. ``beta`` is measured
+    on the gradients of the latest actor update, which the actor's parameters still hold. After ``load`` they hold none
+    until the next actor update (with ``policy_delay > 1`` a reset can come first): the reset then takes the ``beta``
+    the model measured when it was saved (``model.dormant_ratio``), the same measurement. A model saved before
+    sb3-ace 0.2, or before its first actor update, has none: that reset keeps the most of the old parameters
+    (``lam = high``) and logs a warning.
 
-    Every setting left ``None`` is read from the model (``model.reset_interval`` etc.) each time it is used: ACE's
-    own instance reads them all, so changing them on the model takes effect. Give a value to override the model's.
+    The settings are the model's (``model.reset_interval`` etc.): a value given here sets the model's when training
+    starts, replacing its own (and is saved with it).
 
     Logged under ``reset/``: ``dormant_ratio`` (``beta``, measured at every reset and after the ``train()`` call
     whose updates reach a multiple of ``dormancy_interval``), ``dormant_ratio/<layer>`` per actor layer (to csv,
@@ -213,13 +280,13 @@ class DormantResetCallback(BaseCallback):
     :param reset_start: the update index after which resets may happen
     :param dormant_threshold: a neuron is gradient-dormant below this fraction of its layer's mean (``tau``)
     :param reset_retention_bounds: ``(low, high)`` bounds the retention ``lam`` is clipped to
-    :param reset_init: how the fresh copy ``phi`` is drawn (:data:`sb3_ace.common.policies.LinearInit`); the model's
-        ``reset_init``, whose ``None`` means the policy's own ``linear_init``
+    :param reset_init: how the fresh weights of the Linear layers are drawn (:data:`sb3_ace.common.policies.LinearInit`);
+        the model's ``reset_init``, whose ``None`` means the policy's own ``linear_init``
     :param dormancy_interval: gradient updates between two measurements of the dormant ratio for the logs
     :param verbose: verbosity level: 0 no output, 1 a line per reset
     """
 
-    model: "ACEAdditions"
+    switch = "reset_mode"
 
     def __init__(
         self,
@@ -232,12 +299,12 @@ class DormantResetCallback(BaseCallback):
         dormancy_interval: int = 1_000,
         verbose: int = 0,
     ) -> None:
-        super().__init__(verbose)
         if not _is_int(dormancy_interval):
             raise TypeError(f"dormancy_interval must be an integer number of gradient updates, got {dormancy_interval!r}")
         if dormancy_interval <= 0:
             raise ValueError(f"dormancy_interval must be a positive number of gradient updates, got {dormancy_interval}")
-        self.own_settings: dict[str, Any] = {
+        check_reset_settings(reset_mode, reset_interval, reset_start, dormant_threshold, reset_retention_bounds, reset_init)
+        settings = {
             "reset_mode": reset_mode,
             "reset_interval": reset_interval,
             "reset_start": reset_start,
@@ -245,30 +312,34 @@ class DormantResetCallback(BaseCallback):
             "reset_retention_bounds": reset_retention_bounds,
             "reset_init": reset_init,
         }
-        check_reset_settings(**self.own_settings)  # those given; the model checks its own
+        super().__init__(settings, verbose)
         self.dormancy_interval = dormancy_interval
-        self.dormant_ratio: float | None = None
-        self.layer_dormant_ratios: dict[str, float] = {}
-        self.retention: float | None = None
-
-    def setting(self, name: str) -> Any:
-        """The value of setting ``name``: this callback's own, else the model's."""
-        own = self.own_settings[name]
-        return getattr(self.model, name) if own is None else own
+        self.layer_dormant_ratios: dict[str, float] = {}  # for the logs
+        self.updates_seen = 0  # the model's update count when this callback last looked
 
     def _init_callback(self) -> None:
-        if not isinstance(getattr(self.model, "actor", None), CausalActorMixin):
-            raise TypeError(f"DormantResetCallback needs an ACE model, got {type(self.model).__name__}")
-        if self.setting("reset_mode") is None:
-            raise ValueError("DormantResetCallback needs a reset_mode: the model's is None (no reset) and none was given")
-        check_reset_settings(**{name: self.setting(name) for name in self.own_settings})
-        self.model.dormant_reset = self  # the algorithm's train() calls after_updates() after its gradient updates
-
-    def _on_training_end(self) -> None:
-        self.model.dormant_reset = None
+        super()._init_callback()
+        self.updates_seen = self.model._n_updates
 
     def _on_step(self) -> bool:
         return True
+
+    def _on_rollout_start(self) -> None:
+        self.after_updates()  # those of the train() call since the last rollout
+
+    def _on_training_end(self) -> None:
+        self.after_updates()  # those of the last train() call: a resumed run must not miss its reset
+
+    def after_updates(self) -> None:
+        """Measure the dormancy and softly reset on schedule, after the updates the model ran since the last call."""
+        first, end = self.updates_seen, self.model._n_updates  # updates first, ..., end - 1 are new
+        self.updates_seen = end
+        if end <= first:
+            return
+        if crossed_multiple(first - 1, end - 1, self.dormancy_interval):
+            self.measure_dormancy()
+        if self.next_reset_update(first) < end:
+            self.reset_networks()
 
     def next_reset_update(self, update: int) -> int:
         """
@@ -277,70 +348,63 @@ class DormantResetCallback(BaseCallback):
         :param update: a 0-based update index, counted over the whole run
         :return: the smallest ``u >= update`` with ``u > reset_start`` and ``u`` a multiple of ``reset_interval``
         """
-        interval = self.setting("reset_interval")
-        earliest = max(update, self.setting("reset_start") + 1)
+        interval = self.model.reset_interval
+        earliest = max(update, self.model.reset_start + 1)
         return -(-earliest // interval) * interval  # the first multiple of the interval at or after earliest
-
-    def after_updates(self, first: int, end: int) -> None:
-        """
-        Measure the dormancy and softly reset on schedule, right after the gradient updates ``first, ..., end - 1``.
-
-        :param first: the 0-based index of the first of these updates, counted over the whole run
-        :param end: one past the last one's index (the model's ``_n_updates`` after them)
-        """
-        if end <= first:
-            return
-        if crossed_multiple(first - 1, end - 1, self.dormancy_interval):
-            self.measure_dormancy()
-        if self.next_reset_update(end - 1) == end - 1:
-            self.reset_networks()
 
     def measure_dormancy(self) -> float | None:
         """
-        Measure the actor's gradient dormancy (kept for the logs).
+        Measure the actor's gradient dormancy into ``model.dormant_ratio`` (and per layer, for the logs).
 
-        :return: the dormant ratio ``beta``, ``None`` if the actor has no gradients yet
+        :return: the dormant ratio ``beta``, ``None`` if the actor has no gradients (``model.dormant_ratio`` is kept)
         """
-        self.dormant_ratio, self.layer_dormant_ratios = dormant_ratios(self.model.actor, self.setting("dormant_threshold"))
-        return self.dormant_ratio
+        beta, self.layer_dormant_ratios = dormant_ratios(self.model.actor, self.model.dormant_threshold)
+        if beta is not None:
+            self.model.dormant_ratio = beta
+        return beta
 
-    def reset_networks(self) -> float | None:
+    def reset_networks(self) -> float:
         """
         Softly reset actor, critic and critic target (if any) and clear their optimizers' state, now.
 
-        :return: the retention ``lam`` used, ``None`` if the reset was skipped (mode ``"reset"`` with no actor
-            gradients to measure the dormancy on)
+        :return: the retention ``lam`` used
         """
+        model = self.model
+        bounds = model.reset_retention_bounds
         beta = self.measure_dormancy()
-        bounds = self.setting("reset_retention_bounds")
-        if self.setting("reset_mode") == "causal_reset":
-            lam = causal_retention(self.model.causal_weights, bounds)
-        elif beta is not None:
-            lam = dormancy_retention(beta, bounds)
+        if model.reset_mode == "causal_reset":
+            lam = causal_retention(model.causal_weights, bounds)
+        elif beta is not None or model.dormant_ratio is not None:  # after load, the ratio measured at the save
+            lam = dormancy_retention(model.dormant_ratio, bounds)  # type: ignore[arg-type]
         else:
-            logger.warning("ACE soft reset at %d updates skipped: the actor has no gradients", self.model._n_updates)
-            return None
-        policy = self.model.policy
-        init = self.setting("reset_init") or policy.linear_init
-        critic_target = getattr(policy, "critic_target", None)  # CrossQ has no target network
-        networks = [policy.actor, policy.critic] + ([critic_target] if critic_target is not None else [])
-        soft_reset(networks, lam, init)
+            lam = bounds[1]
+            logger.warning(
+                "%s soft reset at %d updates: the actor has no gradients to measure its dormancy on, and the model "
+                "holds no earlier measurement (saved before sb3-ace 0.2, or before its first actor update): retention "
+                "%.3f, the upper bound",
+                type(model).__name__,
+                model._n_updates,
+                lam,
+            )
+        policy = model.policy
+        soft_reset(resettable_networks(policy), lam, model.reset_init or policy.linear_init)
         for optimizer in (policy.actor.optimizer, policy.critic.optimizer):
             optimizer.state = collections.defaultdict(dict)  # Adam moments and step counts
-        if self.model.use_sde:
-            self.model.actor.reset_noise(self.model.n_envs)
-        self.model.num_resets += 1
-        self.retention = lam
+        if model.use_sde:
+            model.actor.reset_noise(model.n_envs)
+        model.num_resets += 1
+        model.reset_retention = lam
         if self.verbose >= 1:
-            beta_text = "unknown" if beta is None else f"{beta:.3f}"
-            print(f"ACE soft reset at {self.model._n_updates} updates: retention {lam:.3f}, dormant ratio {beta_text}")
+            beta_text = "unknown" if model.dormant_ratio is None else f"{model.dormant_ratio:.3f}"
+            name = type(model).__name__
+            print(f"{name} soft reset at {model._n_updates} updates: retention {lam:.3f}, dormant ratio {beta_text}")
         return lam
 
     def _on_rollout_end(self) -> None:
-        if self.dormant_ratio is not None:
-            self.logger.record("reset/dormant_ratio", self.dormant_ratio)
+        if self.model.dormant_ratio is not None:
+            self.logger.record("reset/dormant_ratio", self.model.dormant_ratio)
         for name, ratio in self.layer_dormant_ratios.items():
             self.logger.record(f"reset/dormant_ratio/{name}", ratio, exclude=("stdout", "log"))
-        if self.retention is not None:
-            self.logger.record("reset/retention", self.retention)
+        if self.model.reset_retention is not None:
+            self.logger.record("reset/retention", self.model.reset_retention)
         self.logger.record("reset/num_resets", self.model.num_resets)

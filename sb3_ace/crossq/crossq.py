@@ -1,19 +1,12 @@
 """ACECrossQ: CrossQ (batch normalization, no target network) with ACE's causality-aware entropy and dormancy-guided
 soft reset."""
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
-import torch as th
 from sb3_contrib import CrossQ
-from stable_baselines3.common.buffers import ReplayBuffer
-from stable_baselines3.common.noise import ActionNoise
 from stable_baselines3.common.policies import BasePolicy
-from stable_baselines3.common.type_aliases import GymEnv, Schedule
 
-from sb3_ace.common.algorithm import ADDITIONS_PARAMETERS_DOC, ACEAdditions, ActionUnits
-from sb3_ace.common.causal_discovery import CausalMethod
-from sb3_ace.common.dormancy import ResetMode
-from sb3_ace.common.policies import LinearInit
+from sb3_ace.common.algorithm import ADDITIONS_PARAMETERS_DOC, ACEAdditions
 from sb3_ace.crossq.policies import CROSSQ_TO_ACE_POLICY, ACECrossQPolicy, CrossQCausalActor, MlpPolicy
 
 
@@ -35,13 +28,10 @@ class ACECrossQ(ACEAdditions, CrossQ):
     - actor loss: ``mean(alpha * log pi_c(a|s) - min_k Q_k(s, a))``;
     - temperature loss: ``-mean(log alpha * (log pi_c(a|s) + target_entropy))``.
 
-    The soft reset interpolates the actor and the critics (CrossQ has no critic target to reset) and clears their
-    optimizers. Of the BatchRenorm layers it interpolates the learned affine scale and bias (towards 1 and 0) and
-    keeps the running statistics and the renorm warm-up count: they measure the activations rather than being
-    learned, and follow the reset networks' activations within about ``1 / batch_norm_momentum`` training passes,
-    while setting them back would normalize every eval-mode pass with wrong statistics and restart the warm-up
-    (see :mod:`sb3_ace.common.dormancy`). With ``causal_method=None`` and ``reset_mode=None``, ACECrossQ is CrossQ,
-    bit for bit.
+    The soft reset interpolates the actor and the critics (CrossQ has no critic target) and clears their optimizers;
+    of the BatchRenorm layers it interpolates the learned scale and shift and keeps the running statistics (the reason
+    is at :func:`~sb3_ace.common.dormancy.soft_reset`). With ``causal_method=None`` and ``reset_mode=None``,
+    ACECrossQ is CrossQ, bit for bit.
 
     :param policy: The policy model to use (MlpPolicy or an ``ACECrossQPolicy`` subclass). CrossQ's policy class is
         mapped to ACECrossQ's, so ``ACECrossQ.load`` takes a model saved by ``CrossQ``
@@ -72,7 +62,9 @@ class ACECrossQ(ACEAdditions, CrossQ):
         Set it to 'auto' to learn it automatically (and 'auto_0.1' for using 0.1 as initial value)
     :param target_entropy: target entropy when learning ``ent_coef`` (``ent_coef = 'auto'``)
     :param policy_delay: CrossQ's: the actor and the temperature are updated once every ``policy_delay`` gradient
-        updates (counted over the run, from 1), the critics at every one
+        updates, the critics at every one. CrossQ counts the updates over the run from 1 and updates the actor after
+        the count reaches a multiple: at the updates of (0-based) index ``d - 1, 2d - 1, ...``, its ``d``-th, ``2d``-th,
+        ... (ACE's ``policy_delay`` starts at index 0)
     :param use_sde: Whether to use generalized State Dependent Exploration (gSDE)
         instead of action noise exploration (default: False)
     :param sde_sample_freq: Sample a new noise matrix every n steps when using gSDE
@@ -98,89 +90,3 @@ class ACECrossQ(ACEAdditions, CrossQ):
     learner_policies: ClassVar[dict[type[BasePolicy], type[BasePolicy]]] = CROSSQ_TO_ACE_POLICY
     policy: ACECrossQPolicy
     actor: CrossQCausalActor
-
-    def __init__(
-        self,
-        policy: str | type[ACECrossQPolicy],
-        env: GymEnv | str,
-        learning_rate: float | Schedule = 1e-3,
-        buffer_size: int = 1_000_000,
-        learning_starts: int = 100,
-        batch_size: int = 256,
-        gamma: float = 0.99,
-        train_freq: int | tuple[int, str] = 1,
-        gradient_steps: int = 1,
-        action_noise: ActionNoise | None = None,
-        replay_buffer_class: type[ReplayBuffer] | None = None,
-        replay_buffer_kwargs: dict[str, Any] | None = None,
-        optimize_memory_usage: bool = False,
-        n_steps: int = 1,
-        ent_coef: str | float = "auto",
-        target_entropy: str | float = "auto",
-        policy_delay: int = 3,
-        use_sde: bool = False,
-        sde_sample_freq: int = -1,
-        use_sde_at_warmup: bool = False,
-        stats_window_size: int = 100,
-        tensorboard_log: str | None = None,
-        policy_kwargs: dict[str, Any] | None = None,
-        verbose: int = 0,
-        seed: int | None = None,
-        device: th.device | str = "auto",
-        random_action_steps: int | None = None,
-        action_units: ActionUnits = "scaled",
-        causal_sample_size: int = 10_000,
-        causal_interval: int = 10_000,
-        causal_method: CausalMethod | None = "reward_sink",
-        standardize_causal_effects: bool = False,
-        reset_mode: ResetMode | None = "reset",
-        reset_interval: int = 100_000,
-        reset_start: int = 5_000,
-        dormant_threshold: float = 0.05,
-        reset_retention_bounds: tuple[float, float] = (0.2, 0.9),
-        reset_init: LinearInit | None = None,
-        _init_setup_model: bool = True,
-    ):
-        super().__init__(
-            policy,
-            env,
-            learning_rate=learning_rate,
-            buffer_size=buffer_size,
-            learning_starts=learning_starts,
-            batch_size=batch_size,
-            gamma=gamma,
-            train_freq=train_freq,
-            gradient_steps=gradient_steps,
-            action_noise=action_noise,
-            replay_buffer_class=replay_buffer_class,
-            replay_buffer_kwargs=replay_buffer_kwargs,
-            optimize_memory_usage=optimize_memory_usage,
-            n_steps=n_steps,
-            ent_coef=ent_coef,
-            target_entropy=target_entropy,
-            policy_delay=policy_delay,
-            use_sde=use_sde,
-            sde_sample_freq=sde_sample_freq,
-            use_sde_at_warmup=use_sde_at_warmup,
-            stats_window_size=stats_window_size,
-            tensorboard_log=tensorboard_log,
-            policy_kwargs=policy_kwargs,
-            verbose=verbose,
-            seed=seed,
-            device=device,
-            random_action_steps=random_action_steps,
-            action_units=action_units,
-            causal_sample_size=causal_sample_size,
-            causal_interval=causal_interval,
-            causal_method=causal_method,
-            standardize_causal_effects=standardize_causal_effects,
-            reset_mode=reset_mode,
-            reset_interval=reset_interval,
-            reset_start=reset_start,
-            dormant_threshold=dormant_threshold,
-            reset_retention_bounds=reset_retention_bounds,
-            reset_init=reset_init,
-            _init_setup_model=False,
-        )
-        if _init_setup_model:
-            self._setup_model()

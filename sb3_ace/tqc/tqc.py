@@ -1,19 +1,11 @@
 """ACETQC: TQC (Truncated Quantile Critics) with ACE's causality-aware entropy and dormancy-guided soft reset."""
 
-from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import ClassVar
 
-import torch as th
 from sb3_contrib import TQC
-from stable_baselines3.common.buffers import ReplayBuffer
-from stable_baselines3.common.noise import ActionNoise
 from stable_baselines3.common.policies import BasePolicy
-from stable_baselines3.common.type_aliases import GymEnv
 
-from sb3_ace.common.algorithm import ADDITIONS_PARAMETERS_DOC, ACEAdditions, ActionUnits
-from sb3_ace.common.causal_discovery import CausalMethod
-from sb3_ace.common.dormancy import ResetMode
-from sb3_ace.common.policies import LinearInit
+from sb3_ace.common.algorithm import ADDITIONS_PARAMETERS_DOC, ACEAdditions
 from sb3_ace.tqc.policies import TQC_TO_ACE_POLICY, ACETQCPolicy, CnnPolicy, MlpPolicy, MultiInputPolicy, TQCCausalActor
 
 
@@ -35,10 +27,9 @@ class ACETQC(ACEAdditions, TQC):
     - actor loss: ``mean(alpha * log pi_c(a|s) - mean_{n,m} Z_{n,m}(s, a))``;
     - temperature loss: ``-mean(log alpha * (log pi_c(a|s) + target_entropy))``.
 
-    The soft reset interpolates actor, quantile critics and critic target (every Linear layer) and clears the actor's
-    and critics' optimizers, as ACE does with SAC's networks. TQC has no delayed actor update, so ACETQC has no
-    ``policy_delay`` (ACE's, the authors' update schedule for SAC). With ``causal_method=None`` and
-    ``reset_mode=None``, ACETQC is TQC, bit for bit.
+    The soft reset interpolates actor, quantile critics and critic target and clears the actor's and critics'
+    optimizers, as ACE does with SAC's networks. TQC has no delayed actor update, so ACETQC has no ``policy_delay``.
+    With ``causal_method=None`` and ``reset_mode=None``, ACETQC is TQC, bit for bit.
 
     :param policy: The policy model to use (MlpPolicy, CnnPolicy, MultiInputPolicy or an ``ACETQCPolicy`` subclass).
         TQC's policy classes are mapped to ACETQC's, so ``ACETQC.load`` takes a model saved by ``TQC``
@@ -98,93 +89,3 @@ class ACETQC(ACEAdditions, TQC):
     learner_policies: ClassVar[dict[type[BasePolicy], type[BasePolicy]]] = TQC_TO_ACE_POLICY
     policy: ACETQCPolicy
     actor: TQCCausalActor
-
-    def __init__(
-        self,
-        policy: str | type[ACETQCPolicy],
-        env: GymEnv | str,
-        learning_rate: float | Callable = 3e-4,
-        buffer_size: int = 1_000_000,
-        learning_starts: int = 100,
-        batch_size: int = 256,
-        tau: float = 0.005,
-        gamma: float = 0.99,
-        train_freq: int | tuple[int, str] = 1,
-        gradient_steps: int = 1,
-        action_noise: ActionNoise | None = None,
-        replay_buffer_class: type[ReplayBuffer] | None = None,
-        replay_buffer_kwargs: dict[str, Any] | None = None,
-        optimize_memory_usage: bool = False,
-        n_steps: int = 1,
-        ent_coef: str | float = "auto",
-        target_update_interval: int = 1,
-        target_entropy: str | float = "auto",
-        top_quantiles_to_drop_per_net: int = 2,
-        use_sde: bool = False,
-        sde_sample_freq: int = -1,
-        use_sde_at_warmup: bool = False,
-        stats_window_size: int = 100,
-        tensorboard_log: str | None = None,
-        policy_kwargs: dict[str, Any] | None = None,
-        verbose: int = 0,
-        seed: int | None = None,
-        device: th.device | str = "auto",
-        random_action_steps: int | None = None,
-        action_units: ActionUnits = "scaled",
-        causal_sample_size: int = 10_000,
-        causal_interval: int = 10_000,
-        causal_method: CausalMethod | None = "reward_sink",
-        standardize_causal_effects: bool = False,
-        reset_mode: ResetMode | None = "reset",
-        reset_interval: int = 100_000,
-        reset_start: int = 5_000,
-        dormant_threshold: float = 0.05,
-        reset_retention_bounds: tuple[float, float] = (0.2, 0.9),
-        reset_init: LinearInit | None = None,
-        _init_setup_model: bool = True,
-    ):
-        super().__init__(
-            policy,
-            env,
-            learning_rate=learning_rate,
-            buffer_size=buffer_size,
-            learning_starts=learning_starts,
-            batch_size=batch_size,
-            tau=tau,
-            gamma=gamma,
-            train_freq=train_freq,
-            gradient_steps=gradient_steps,
-            action_noise=action_noise,
-            replay_buffer_class=replay_buffer_class,
-            replay_buffer_kwargs=replay_buffer_kwargs,
-            optimize_memory_usage=optimize_memory_usage,
-            n_steps=n_steps,
-            ent_coef=ent_coef,
-            target_update_interval=target_update_interval,
-            target_entropy=target_entropy,
-            top_quantiles_to_drop_per_net=top_quantiles_to_drop_per_net,
-            use_sde=use_sde,
-            sde_sample_freq=sde_sample_freq,
-            use_sde_at_warmup=use_sde_at_warmup,
-            stats_window_size=stats_window_size,
-            tensorboard_log=tensorboard_log,
-            policy_kwargs=policy_kwargs,
-            verbose=verbose,
-            seed=seed,
-            device=device,
-            random_action_steps=random_action_steps,
-            action_units=action_units,
-            causal_sample_size=causal_sample_size,
-            causal_interval=causal_interval,
-            causal_method=causal_method,
-            standardize_causal_effects=standardize_causal_effects,
-            reset_mode=reset_mode,
-            reset_interval=reset_interval,
-            reset_start=reset_start,
-            dormant_threshold=dormant_threshold,
-            reset_retention_bounds=reset_retention_bounds,
-            reset_init=reset_init,
-            _init_setup_model=False,
-        )
-        if _init_setup_model:
-            self._setup_model()
