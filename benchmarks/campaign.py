@@ -4,19 +4,19 @@
     python -m benchmarks.campaign benchmarks/campaigns/sac_sized_100k.yml --shard 1/3 --device cuda --workers 12
     python -m benchmarks.campaign benchmarks/campaigns/sac_sized_100k.yml --list     # what is done, what is missing
 
-A campaign file (YAML) declares the grid: ``tasks`` x ``variants`` x ``seeds``, the ``budget`` of env steps of a
-run, the ``evaluation`` protocol and the hyperparameters common to every variant; each variant names its ``algo``
-(``sac``, ``ace``, ``tqc``, ``ace_tqc``, ``crossq``, ``ace_crossq``), may name the ``tasks`` it runs on (default:
-all) and the ``baseline`` variant (default ``SAC``) is
-the one the report compares the others with; its ``notes`` tell the report's reader what the result files cannot
-(such as what changed between the commits the runs ran at). Each run trains in
-a fresh worker process (``--workers`` at once, one torch thread each) and is evaluated on its own evaluation env,
-deterministically, before training and every ``evaluation.every`` env steps. A finished run writes one small JSON file under
-``benchmarks/results/<campaign>/<task>/<variant>/seed<seed>.json``: the evaluation curve, the causal weights of every
-fit and the retention of every soft reset (ACE's learners), the settings, the package versions, the machine, the git
-commit and the wall time. The file is written to a temporary name and renamed once
-complete, so an interrupted run leaves nothing that could be mistaken for a result; running the campaign again picks
-up exactly the runs that have no file. A run holds a lock while it trains: a runner skips the runs another process
+A campaign file (YAML) declares the grid: ``tasks`` x ``variants`` x ``seeds`` (a task is named by its Gymnasium id,
+or names it in ``gym_id`` with ``env_kwargs`` for ``gym.make``: Meta-World's MT1 tasks share one id), the ``budget``
+of env steps of a run, the ``evaluation`` protocol and the hyperparameters common to every variant; each variant names
+its ``algo`` (``sac``, ``ace``, ``tqc``, ``ace_tqc``, ``crossq``, ``ace_crossq``) and may name the ``tasks`` it runs on
+(default: all); the ``baseline`` variant (default ``SAC``) is the one the report compares the others with; its
+``notes`` tell the report's reader what the result files cannot (such as what changed between the commits the runs
+ran at). Each run trains in a fresh worker process (``--workers`` at once, one torch thread each) and is evaluated on
+its own evaluation env, deterministically, before training and every ``evaluation.every`` env steps. A finished run
+writes one small JSON file under ``benchmarks/results/<campaign>/<task>/<variant>/seed<seed>.json``: the evaluation
+curve, the causal weights of every fit and the retention of every soft reset (ACE's learners), the settings, the
+package versions, the machine, the git commit and the wall time. The file is written to a temporary name and renamed
+once complete, so an interrupted run leaves nothing that could be mistaken for a result; running the campaign again
+picks up exactly the runs that have no file. A run holds a lock while it trains: a runner skips the runs another process
 is training (such as the workers of a runner killed with SIGTERM, which go on to finish their runs).
 
 ``--hours`` is the time the runner may take: a run is started only if its estimated duration (the slowest finished
@@ -81,12 +81,14 @@ NUMERICAL_PACKAGES = ("torch", "mujoco", "gymnasium", "numpy")
 
 @dataclass(frozen=True)
 class Task:
-    """An environment of the campaign: its Gymnasium id, how to build it and how long a run of it takes."""
+    """An environment of the campaign: its name, how to build it and how long a run of it takes."""
 
-    env_id: str
+    env_id: str  # the task's name in the campaign and its results: the Gymnasium id, unless gym_id is given
     gym_packages: tuple[str, ...] = ()  # imported first: they register the id (e.g. shimmy for dm_control/...)
     env_wrapper: str | None = None  # "module.Class" applied to the env (e.g. a Dict observation flattened)
     minutes_per_run: float = 60.0  # prior estimate of one run's wall time, until a run of it has finished
+    gym_id: str | None = None  # the Gymnasium id, where several tasks share one (Meta-World/MT1 and its env_name)
+    env_kwargs: dict[str, Any] = field(default_factory=dict, hash=False)  # for gym.make
 
     @property
     def slug(self) -> str:
@@ -95,7 +97,7 @@ class Task:
     def make(self) -> gym.Env:
         for package in self.gym_packages:
             importlib.import_module(package)
-        env = gym.make(self.env_id)
+        env = gym.make(self.gym_id or self.env_id, **self.env_kwargs)
         if self.env_wrapper is not None:
             module, name = self.env_wrapper.rsplit(".", 1)
             env = getattr(importlib.import_module(module), name)(env)
@@ -107,7 +109,7 @@ class Task:
                 importlib.import_module(package)
         except ImportError:
             return False
-        return self.env_id in gym.registry
+        return (self.gym_id or self.env_id) in gym.registry
 
 
 @dataclass(frozen=True)
@@ -173,7 +175,14 @@ class Campaign:
             eval_episodes=int(spec["evaluation"]["episodes"]),
             seeds=tuple(spec["seeds"]),
             tasks=tuple(
-                Task(env_id, tuple(t.get("gym_packages", ())), t.get("env_wrapper"), float(t.get("minutes_per_run", 60)))
+                Task(
+                    env_id,
+                    tuple(t.get("gym_packages", ())),
+                    t.get("env_wrapper"),
+                    float(t.get("minutes_per_run", 60)),
+                    t.get("gym_id"),
+                    dict(t.get("env_kwargs") or {}),
+                )
                 for env_id, t in spec["tasks"].items()
             ),
             variants=tuple(variants),

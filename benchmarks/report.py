@@ -14,8 +14,8 @@ of Y (ties count half), read as "no difference detected" when its 95% interval i
   mean (IQM) with a 95% percentile-bootstrap confidence interval over the seeds, P(X > baseline) with its interval
   (the same bootstrap, on one task), the per-seed values and the authors' reported values where task, budget and
   variant names match;
-- per task, how far each variant's causal weights ended from 1 (the largest ``|w_i - 1|`` at the end of a run, median
-  and range over the seeds);
+- per task, how active ACE's two parts were in each variant: the largest ``|w_i - 1|`` of the causal weights over a
+  run's fits (median and range over the seeds) and the soft resets per run, also in the reading;
 - the ablations, per task, against the variant they ablate and against the baseline;
 - the learning curves (IQM over the seeds, each seed faint), and the runs still missing with the core-hours they need
   (at the measured speed of their task, else the campaign file's estimate).
@@ -52,7 +52,18 @@ AUTHORS_REPORTED: dict[tuple[str, int], dict[str, float]] = {
     ("dm_control/hopper-stand-v0", 400_000): {"ACE": 840, "SAC": 750},
     ("dm_control/quadruped-walk-v0", 400_000): {"ACE": 810, "SAC": 780},
 }
-SEED_COLUMNS = ["task", "variant", "seed", "final", "auc", "weight_spread", "steps_per_s", "minutes"]
+SEED_COLUMNS = [
+    "task",
+    "variant",
+    "seed",
+    "final",
+    "auc",
+    "weight_activity",
+    "activity_over",
+    "resets",
+    "steps_per_s",
+    "minutes",
+]
 
 
 def curves(results: list[dict[str, Any]]) -> pd.DataFrame:
@@ -65,14 +76,29 @@ def curves(results: list[dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["task", "variant", "seed", "step", "mean_return"])
 
 
+def weight_activity(result: dict[str, Any]) -> tuple[float, str]:
+    """How active a run's causal weights were: the largest ``|w_i - 1|`` over every fit of the run and every action
+    dimension, and over what (``"fits"``; ``"end"`` for runs that recorded only the last fit's weights, before the
+    runner recorded every fit; NaN for a learner without causal weights)."""
+    fits = result.get("causal_fits")
+    if "causal_method" in result["hyperparams"] and result["hyperparams"]["causal_method"] is None:
+        return np.nan, ""  # no causal step: the weights stay 1 by construction
+    if isinstance(fits, list) and fits:
+        return max(float(np.max(np.abs(np.asarray(fit["weights"]) - 1.0))) for fit in fits), "fits"
+    weights = result.get("causal_weights")
+    if weights is None:
+        return np.nan, ""
+    return float(np.max(np.abs(np.asarray(weights) - 1.0))), "fits" if isinstance(fits, list) else "end"
+
+
 def per_seed(results: list[dict[str, Any]], budget: int) -> pd.DataFrame:
-    """One row per run: final return (at the budget), area under the curve (mean over evaluations), how far the causal
-    weights ended from 1 (``max_i |w_i - 1|``; NaN for a learner without them), speed."""
+    """One row per run: final return (at the budget), area under the curve (mean over evaluations), how active the
+    causal weights were (:func:`weight_activity`), the soft resets, speed."""
     rows = []
     for r in results:
         returns = [p["mean_return"] for p in r["curve"]]
         final = [p["mean_return"] for p in r["curve"] if p["step"] == budget]
-        weights = r.get("causal_weights")
+        activity, over = weight_activity(r)
         rows.append(
             {
                 "task": r["task"],
@@ -80,7 +106,9 @@ def per_seed(results: list[dict[str, Any]], budget: int) -> pd.DataFrame:
                 "seed": r["seed"],
                 "final": final[0] if final else np.nan,
                 "auc": float(np.mean(returns)),
-                "weight_spread": float(np.max(np.abs(np.asarray(weights) - 1.0))) if weights is not None else np.nan,
+                "weight_activity": activity,
+                "activity_over": over,
+                "resets": r["curve"][-1].get("num_resets", 0),
                 "steps_per_s": r["train_steps_per_second"],
                 "minutes": r["wall_seconds"] / 60,
             }
@@ -449,26 +477,49 @@ def authors_line(task: str, campaign: Campaign) -> list[str]:
     return []
 
 
-def weights_line(task_seeds: pd.DataFrame, variants: list[str]) -> list[str]:
-    """How far each variant's causal weights ended from 1, the weighting without them: a spread near 0 means that the
-    causal weighting left the entropy term nearly as it is without it (``w = dim(A) * softmax(B[r, a])``, so
-    ``log w_i - log w_j = B[r, a_i] - B[r, a_j]``: the action dimensions' effects on the reward differed little)."""
-    spreads = {
-        variant: spread
-        for variant in variants
-        if not (spread := task_seeds.loc[task_seeds.variant == variant, "weight_spread"].dropna()).empty
-    }
-    if not spreads:
-        return []
-    text = "; ".join(
-        f"{variant} {spread.median():.3f} ({spread.min():.3f} to {spread.max():.3f}, {len(spread)} seeds)"
-        for variant, spread in spreads.items()
-    )
-    return [
-        "Causal weights at the end of the run (the last fit's): the largest |w_i - 1| over the action dimensions, median "
-        f"(range) over the seeds (0: every dimension's entropy weighted 1, as without the causal weights): {text}.",
+WEIGHTS_COLUMN = "largest abs(w_i - 1), median (range)"
+
+
+def activity(task_seeds: pd.DataFrame, variant: str) -> dict[str, str] | None:
+    """What ACE's two parts did in a variant's runs of one task: how far the causal weights got from 1 (the largest
+    ``|w_i - 1|`` over a run's fits and action dimensions, median and range over the seeds) and the soft resets per
+    run; ``None`` for a variant with neither. ``w = dim(A) * softmax(B[r, a])``, so a weight near 1 means that the
+    action dimensions' effects on the reward differed little (``log w_i - log w_j = B[r, a_i] - B[r, a_j]``) and the
+    entropy term is nearly SAC's."""
+    runs = task_seeds[task_seeds.variant == variant]
+    spread, resets = runs.weight_activity.dropna(), runs.resets
+    if runs.empty or (spread.empty and resets.max() == 0):
+        return None
+    weights = "" if spread.empty else f"{spread.median():.3f} ({spread.min():.3f} to {spread.max():.3f})"
+    if not spread.empty and not (runs.activity_over == "fits").all():
+        weights += f", {int((runs.activity_over == 'end').sum())} runs at their last fit only"
+    per_run = f"{resets.min()}" if resets.min() == resets.max() else f"{resets.min()} to {resets.max()}"
+    return {"variant": variant, WEIGHTS_COLUMN: weights or "no causal step", "resets per run": per_run}
+
+
+def activity_section(task_seeds: pd.DataFrame, variants: list[str]) -> tuple[list[str], list[str]]:
+    """The table of what ACE's parts did on this task, per variant, and the reading's sentence about it."""
+    rows = [row for variant in variants if (row := activity(task_seeds, variant))]
+    if not rows:
+        return [], []
+    table = [
+        "What ACE's parts did: how far the causal weights got from 1 over a run's fits (0: SAC's entropy term; runs "
+        "before the runner recorded every fit count their last fit only), and the soft resets per run:",
+        "",
+        pd.DataFrame(rows).to_markdown(index=False),
         "",
     ]
+    described = "; ".join(
+        f"{row['variant']} "
+        + (
+            "no causal step"
+            if row[WEIGHTS_COLUMN] == "no causal step"
+            else f"weights within {row[WEIGHTS_COLUMN].split(' (')[0]} of 1 (median)"
+        )
+        + f", {row['resets per run']} resets per run"
+        for row in rows
+    )
+    return table, [f"- What ACE's parts did here: {described}."]
 
 
 def repo_path(path: Path) -> str:
@@ -535,6 +586,8 @@ def report(campaign: Campaign, campaign_file: Path, results_folder: Path, docs: 
         lines += [task_table(task_seeds, variants, baseline, reps).fillna("").to_markdown(index=False), ""]
         pairs = [(variant, baseline) for variant in variants if variant != baseline and variant not in ablated]
         sentences = reading(task_seeds, pairs, reps)
+        activity_table, activity_sentence = activity_section(task_seeds, variants)
+        sentences += activity_sentence
         if task_seeds.variant.isin(ablated).any():
             sentences += ["- The ablations: see the Ablations section."]
         if sentences:
@@ -548,7 +601,7 @@ def report(campaign: Campaign, campaign_file: Path, results_folder: Path, docs: 
         )
         shown = wide.astype(object).where(wide.notna(), None)  # a seed one variant has not run: an empty cell
         lines += ["Final return per seed:", "", shown.to_markdown(missingval="", floatfmt=".0f"), ""]
-        lines += weights_line(task_seeds, variants)
+        lines += activity_table
     lines += ablation_section(campaign, seeds, reps)
     if results:
         lines += ["## Learning curves", "", f"![learning curves]({figure.name})", ""]

@@ -15,13 +15,19 @@ and the like in its own package):
 ``--hyperparams-family`` belongs to ``--algo ace`` alone, without ``--conf-file``: with another algorithm or a conf
 file the script stops with an error rather than train with a file the flag did not choose. ``--help`` lists it after
 rl-zoo3's flags.
+
+A run of one of ACE's learners stopped by SIGTERM or SIGINT saves what a resumed run needs and exits with status 75;
+``-i`` of its model resumes it (:mod:`sb3_ace.preemption`). With ``-i``, the partial files that killed saves left in the
+model's folder are removed first.
 """
 
 import argparse
 import sys
 
+import rl_zoo3.train
 from rl_zoo3.train import train
 
+from sb3_ace.preemption import PreemptibleExperimentManager, clear_partial_files
 from sb3_ace.zoo import HYPERPARAMS_FAMILIES, HYPERPARAMS_FILES, register
 
 FAMILY_HELP = f"""
@@ -71,10 +77,21 @@ def with_ace_hyperparams(argv: list[str]) -> list[str]:
     return rest
 
 
+def trained_agent(argv: list[str]) -> str:
+    """The model ``-i`` (``--trained-agent``) names in rl-zoo3 train arguments, ``""`` if none."""
+    parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    parser.add_argument("-i", "--trained-agent", default="")
+    return parser.parse_known_args(argv)[0].trained_agent
+
+
 def main() -> None:
-    """Register ACE's learners with rl-zoo3, then run rl-zoo3's train script on this process's command line."""
+    """Register ACE's learners with rl-zoo3, then run rl-zoo3's train script on this process's command line, with
+    preemptible runs of ACE's learners."""
     register()
+    rl_zoo3.train.ExperimentManager = PreemptibleExperimentManager  # type: ignore[misc]  # what train() builds
     argv = sys.argv[1:]
+    if trained_agent(argv):
+        clear_partial_files(trained_agent(argv))
     sys.argv[1:] = with_ace_hyperparams(argv)
     try:
         train()

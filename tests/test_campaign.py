@@ -124,6 +124,13 @@ def test_a_variant_runs_on_the_tasks_it_names(tmp_path):
         Campaign.load(write_campaign(tmp_path, variants=elsewhere))
 
 
+def test_a_task_may_name_its_gym_id_and_env_kwargs(tmp_path):
+    tasks = {"Pendulum-light": {"gym_id": "Pendulum-v1", "env_kwargs": {"g": 3.0}}}
+    campaign = Campaign.load(write_campaign(tmp_path, tasks=tasks, seeds=[0]))
+    (task,) = campaign.tasks
+    assert task.installed() and task.slug == "Pendulum-light" and task.make().unwrapped.g == 3.0
+
+
 def test_no_run_starts_that_cannot_finish_in_time(tmp_path):
     campaign_file = write_campaign(tmp_path, tasks={"Pendulum-v1": {"minutes_per_run": 30}})
     out = run_campaign(campaign_file, "--hours", "0.1", "--results", tmp_path / "results")
@@ -203,6 +210,7 @@ def fixture_result(task: str, variant: str, seed: int, finals: list[float]) -> d
         "machine": {"cpu": "test cpu", "cores": 2},
         "device": "cpu",
         "commit": "abc",
+        "hyperparams": {},
         "causal_weights": None,
     }
 
@@ -241,12 +249,14 @@ def test_report_from_fixture_results(tmp_path):
         result = fixture_result(run.task.env_id, run.variant.name, run.seed, [0.0, final / 2, final])
         if run.variant.name == "ACE":
             result["causal_weights"] = [1.0 - 0.01 * run.seed, 1.0 + 0.01 * run.seed]
+            result["curve"][-1]["num_resets"] = 3
+            if run.seed == 2:  # a run that recorded every fit: the largest |w_i - 1| is the first fit's
+                result["causal_fits"] = [{"step": 50, "weights": [1.05, 0.95]}, {"step": 100, "weights": [0.98, 1.02]}]
         path.write_text(json.dumps(result))
 
     text = report(campaign, campaign_file, results, tmp_path / "docs", reps=500)
-    rows = {
-        line.split("|")[1].strip(): line for line in text.splitlines() if line.startswith("| ACE") or line.startswith("| SAC")
-    }
+    task_table = text.split("## Pendulum-v1")[1].split("Reading")[0]
+    rows = {line.split("|")[1].strip(): line for line in task_table.splitlines() if line.startswith(("| ACE", "| SAC"))}
     # SAC finals 0, 10, 20, 30: IQM of 4 values = mean of the middle two = 15; ACE 100, 110, 120: IQM 110
     assert "|       4 |" in rows["SAC"] and "15 |" in rows["SAC"]
     assert "|       3 |" in rows["ACE"] and "110 |" in rows["ACE"]
@@ -256,9 +266,10 @@ def test_report_from_fixture_results(tmp_path):
     assert "**Notes.**\n\n- Seeds 0-1 ran before a fix." in text
     assert re.search(r"\| Pendulum-v1 \| ACE +\| +1 \| +3 \| +30 \| median of its 3 runs +\| +0.5 \|", text)
     assert "1 run, about 0.5 core-hours" in text  # 30 min per run, measured
-    # The causal weights' spread at the end, max |w_i - 1|: 0, 0.01, 0.02 over ACE's seeds; SAC has none
-    assert "median (range) over the seeds (0: every dimension's entropy weighted 1, as without the causal weights): " in text
-    assert "weights): ACE 0.010 (0.000 to 0.020, 3 seeds)." in text
+    # How active ACE's parts were: max |w_i - 1| 0 and 0.01 at the last fit (seeds 0, 1), 0.05 over seed 2's fits
+    assert re.search(r"\| ACE +\| 0.010 \(0.000 to 0.050\), 2 runs at their last fit only +\| +3 \|", text)
+    assert "- What ACE's parts did here: ACE weights within 0.010 of 1 (median), 3 resets per run." in text
+    assert "| SAC " not in text.split("What ACE's parts did:")[1].split("##")[0]  # SAC has neither part
 
 
 def write_fixture_results(campaign: Campaign, results: Path, finals: dict[tuple[str, str], list[float]]) -> None:

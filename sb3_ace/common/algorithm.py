@@ -8,6 +8,8 @@ learner is ``class ACEX(ACEAdditions, X)`` with ACE policies for ``X``; the lear
 
 import inspect
 import io
+import logging
+import os
 import pathlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar, get_args
@@ -19,7 +21,7 @@ from stable_baselines3.common.noise import ActionNoise
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.preprocessing import get_action_dim
-from stable_baselines3.common.type_aliases import MaybeCallback
+from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, RolloutReturn
 
 from sb3_ace.common.causal_discovery import CausalMethod
 from sb3_ace.common.causal_weights import CausalWeightCallback, TransitionFIFO, causal_state_dim, check_causal_settings
@@ -33,9 +35,13 @@ from sb3_ace.common.dormancy import (
 )
 from sb3_ace.common.finite_check import FiniteEnvDataCheck
 from sb3_ace.common.policies import ACEPolicyMixin, CausalActorMixin, LinearInit
-from sb3_ace.common.saving import save_atomically
+from sb3_ace.common.saving import is_damaged_zip, save_atomically
 
 SelfACEAdditions = TypeVar("SelfACEAdditions", bound="ACEAdditions")
+
+logger = logging.getLogger(__name__)
+
+_ACE_LEARNERS: list[type["ACEAdditions"]] = []  # every class built on ACEAdditions, to name a policy's owner
 
 ActionUnits = Literal["scaled", "env"]
 ACTION_UNITS: tuple[ActionUnits, ...] = get_args(ActionUnits)
@@ -116,6 +122,20 @@ def _learner_signature(ace_class: type) -> inspect.Signature:
             own = inspect.signature(vars(klass)["__init__"]).parameters.values()
             parameters += [parameter for parameter in own if parameter.kind is parameter.KEYWORD_ONLY]
     return inspect.Signature(parameters)
+
+
+def _owner_of(policy_class: object) -> str:
+    """Which learner ``policy_class`` belongs to, for an error message: the ACE learner whose policy it is, or the plain
+    learner an ACE learner maps it from."""
+    if isinstance(policy_class, type):
+        for ace_class in _ACE_LEARNERS:
+            ace = ace_class.__name__
+            if issubclass(policy_class, tuple(ace_class.policy_aliases.values())):
+                return f"a policy of {ace} (a model saved by {ace} loads with {ace}.load)"
+            if policy_class in ace_class.learner_policies:
+                learner = ace_class.__mro__[ace_class.__mro__.index(ACEAdditions) + 1].__name__
+                return f"a policy of {learner} (a model saved by {learner} loads with {learner}.load or {ace}.load)"
+    return "not a policy of an ACE learner"
 
 
 # The learner interface the mixin relies on (every off-policy algorithm of SB3 and sb3-contrib)
@@ -201,11 +221,13 @@ class ACEAdditions(_LearnerBase):
         self.reset_retention: float | None = None  # lam of the last reset
         # The N_c most recent transitions the causal weights are fitted on: saved with the replay buffer
         self.recent_transitions: TransitionFIFO | None = None
+        self._stop_requested = False  # set by stop_training(), e.g. from a signal handler
         super().__init__(*args, **learner_kwargs)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         cls.__signature__ = _learner_signature(cls)  # type: ignore[attr-defined]  # for help(), IDEs and the docs
+        _ACE_LEARNERS.append(cls)
 
     @property
     def causal_fits(self) -> int:
@@ -245,9 +267,14 @@ class ACEAdditions(_LearnerBase):
     def _setup_model(self) -> None:
         # Models saved by the plain learner name its policy classes: use ACE's counterpart
         self.policy_class = self.learner_policies.get(self.policy_class, self.policy_class)  # type: ignore[arg-type]
-        if not (isinstance(self.policy_class, type) and issubclass(self.policy_class, ACEPolicyMixin)):
+        own = tuple(self.policy_aliases.values())
+        if not (isinstance(self.policy_class, type) and issubclass(self.policy_class, own)):
+            name = type(self).__name__
+            policy = self.policy_class
+            described = f"{policy.__module__}.{policy.__qualname__}" if isinstance(policy, type) else repr(policy)
             raise ValueError(
-                f"{type(self).__name__} needs an ACE policy (whose actor applies the causal weights), got {self.policy_class}"
+                f"{name} needs one of its own policies ({', '.join(self.policy_aliases)}, or a subclass of one); "
+                f"{described} is {_owner_of(policy)}"
             )
         for old, new in _RENAMED_COUNTERS.items():  # a model saved before sb3-ace 0.2 (load sets its attributes)
             if old in self.__dict__:
@@ -274,7 +301,30 @@ class ACEAdditions(_LearnerBase):
             total_timesteps, callback, reset_num_timesteps, tb_log_name, progress_bar
         )
         self._check_ace_settings()  # after the callbacks' setup, which may have set some of them
+        if self.causal_method is not None and self.causal_interval < self.n_envs:
+            logger.warning(
+                "causal_interval=%d is smaller than the number of envs (%d): every vector step adds %d env steps, so the "
+                "causal weights are fitted at every vector step, more often than every %d env steps",
+                self.causal_interval,
+                self.n_envs,
+                self.n_envs,
+                self.causal_interval,
+            )
         return total_timesteps, callback
+
+    def stop_training(self) -> None:
+        """
+        Ask the running :meth:`learn` to return at the end of the current rollout (the env step now running, with
+        ``train_freq=1``), after its gradient updates and any reset they make due: the model is then as a run of that
+        many steps would leave it, and a resumed run keeps the schedule. Safe to call from a signal handler
+        (``python -m sb3_ace.train`` does, on SIGTERM and SIGINT).
+        """
+        self._stop_requested = True
+
+    def collect_rollouts(self, *args: Any, **kwargs: Any) -> RolloutReturn:
+        if self._stop_requested:  # between two rollouts: the last one's transitions stored and trained on
+            return RolloutReturn(0, 0, continue_training=False)
+        return super().collect_rollouts(*args, **kwargs)
 
     @property
     def causal_weights(self) -> np.ndarray:
@@ -313,14 +363,17 @@ class ACEAdditions(_LearnerBase):
         The learner's ``learn``, with ACE's callbacks added (see the class docstring). Same parameters as SB3's;
         ``tb_log_name`` defaults to the algorithm's class name (``ACE``, ``ACETQC``, ...).
         """
-        return super().learn(
-            total_timesteps=total_timesteps,
-            callback=self._with_ace_callbacks(callback),
-            log_interval=log_interval,
-            tb_log_name=type(self).__name__ if tb_log_name is None else tb_log_name,
-            reset_num_timesteps=reset_num_timesteps,
-            progress_bar=progress_bar,
-        )
+        try:
+            return super().learn(
+                total_timesteps=total_timesteps,
+                callback=self._with_ace_callbacks(callback),
+                log_interval=log_interval,
+                tb_log_name=type(self).__name__ if tb_log_name is None else tb_log_name,
+                reset_num_timesteps=reset_num_timesteps,
+                progress_bar=progress_bar,
+            )
+        finally:
+            self._stop_requested = False  # answered: the next learn() trains
 
     def save(
         self,
@@ -368,5 +421,31 @@ class ACEAdditions(_LearnerBase):
             self.recent_transitions = recent_transitions
 
     def _excluded_save_params(self) -> list[str]:
-        # The recent transitions go with the replay buffer
-        return [*super()._excluded_save_params(), "recent_transitions"]
+        # The recent transitions go with the replay buffer; a stop request is the running process's
+        return [*super()._excluded_save_params(), "recent_transitions", "_stop_requested"]
+
+    @classmethod
+    def load(  # type: ignore[override]
+        cls: type[SelfACEAdditions],
+        path: str | pathlib.Path | io.BufferedIOBase,
+        env: GymEnv | None = None,
+        device: th.device | str = "auto",
+        custom_objects: dict[str, Any] | None = None,
+        print_system_info: bool = False,
+        force_reset: bool = True,
+        **kwargs: Any,
+    ) -> SelfACEAdditions:
+        """
+        Load a model saved by this learner (or by its plain learner: ``ACE.load`` takes SAC's models), as SB3's
+        ``load``. A model of another learner is a ``ValueError`` naming both; a file that is not a complete saved model
+        (truncated by a copy or by a save killed before sb3-ace's saves were atomic) one that says it is damaged.
+        """
+        try:
+            return super().load(path, env, device, custom_objects, print_system_info, force_reset, **kwargs)
+        except (AssertionError, ValueError) as error:  # SB3's "No data found", "wasn't a zip-file"
+            if isinstance(path, str | os.PathLike) and is_damaged_zip(path):
+                raise ValueError(
+                    f"{path} is damaged: it is not a complete saved model (a truncated zip file). Load an earlier "
+                    "checkpoint, or the file's original if this is a copy"
+                ) from error
+            raise

@@ -1,10 +1,11 @@
 """Atomic saves: a file being replaced stays intact until its replacement is complete, and reaches the disk before it
-takes the old file's place."""
+takes the old file's place; the partial files of killed saves are cleared, and a damaged save is told apart on load."""
 
 import os
 import pathlib
 import secrets
 import socket
+import zipfile
 from collections.abc import Callable
 from typing import Any
 
@@ -28,23 +29,46 @@ def _process_is_gone(pid: int) -> bool:
     return False
 
 
-def remove_orphaned_partial_files(final: pathlib.Path) -> list[pathlib.Path]:
+def remove_orphaned_partial_files(folder: str | os.PathLike) -> list[pathlib.Path]:
     """
-    Remove the partial files that saves to ``final`` left beside it when their process was killed mid-write (e.g. by
-    ``kill -9`` or a preempting scheduler): those written on this host by a process that no longer runs. Files of
-    running processes (a save in progress), of other hosts (a shared file system) and of other names are kept.
+    Remove the partial files that saves into ``folder`` left behind when their process was killed mid-write (e.g. by
+    ``kill -9`` or a preempting scheduler), whatever file they were meant to become: those written on this host by a
+    process that no longer runs. Files of running processes (a save in progress) and of other hosts (a shared file
+    system) are kept. Checkpoints get a new name at every save (rl-zoo3's ``rl_model_<steps>_steps.zip``), so the
+    partial files of one name are not left for the next save of that name to clear.
 
-    :param final: the file the partial files were meant to become
+    :param folder: the folder the saves write into
     :return: the files removed
     """
     removed = []
-    for path in final.parent.glob(f".{final.name}.*{PARTIAL_MARKER}*"):
-        writer = path.name[len(final.name) + 2 :].split(".", 1)[0]  # <host>-<pid>
+    for path in pathlib.Path(folder).glob(f".*{PARTIAL_MARKER}*"):
+        prefix = path.name[: path.name.index(PARTIAL_MARKER)]  # .<name>.<host>-<pid>.<random>
+        writer = prefix.rsplit(".", 2)[-2] if prefix.count(".") >= 3 else ""  # <host>-<pid>
         writer_host, _, pid = writer.rpartition("-")
         if writer_host == _host() and pid.isdigit() and _process_is_gone(int(pid)):
             path.unlink(missing_ok=True)
             removed.append(path)
     return removed
+
+
+def is_damaged_zip(path: str | os.PathLike) -> bool:
+    """
+    Whether the saved model at ``path`` (``.zip`` added where it has no suffix, as SB3's ``load`` does) exists but is not
+    a complete zip file with SB3's ``data`` entry, e.g. a file truncated by an interrupted copy.
+
+    :param path: the path given to ``load``
+    :return: True if the file is there and damaged (False if it is missing or sound)
+    """
+    file = pathlib.Path(path)
+    if not file.is_file() and file.suffix == "":
+        file = pathlib.Path(f"{file}.zip")
+    if not file.is_file():
+        return False
+    try:
+        with zipfile.ZipFile(file) as archive:
+            return "data" not in archive.namelist() or archive.testzip() is not None
+    except (zipfile.BadZipFile, OSError):
+        return True
 
 
 def _fsync(path: pathlib.Path) -> None:
@@ -79,7 +103,7 @@ def save_atomically(path: Any, suffix: str, write: Callable[[Any], None]) -> Non
     it was, instead of a truncated one; the move is atomic on POSIX and Windows file systems (``os.replace``). The
     temporary file is fsynced before the move and the folder after it, so that a power loss cannot leave an empty
     file in place of the previous one. A failed or interrupted ``write`` removes the temporary file; the temporary
-    files of processes killed outright (which cannot) are removed by the next save to the same path.
+    files of processes killed outright (which cannot) are removed by the next save into the same folder.
 
     :param path: where the file goes, as SB3's ``save`` takes it: a ``str`` or ``PathLike`` (without a suffix,
         ``.<suffix>`` is added, as SB3 does), or an open file object, written to directly (nothing to replace)
@@ -93,7 +117,7 @@ def save_atomically(path: Any, suffix: str, write: Callable[[Any], None]) -> Non
     if final.suffix == "":
         final = pathlib.Path(f"{final}.{suffix}")
     final.parent.mkdir(parents=True, exist_ok=True)
-    remove_orphaned_partial_files(final)
+    remove_orphaned_partial_files(final.parent)
     temporary = _create_partial_file(final, suffix)
     try:
         write(pathlib.Path(temporary))
