@@ -410,7 +410,7 @@ def missing_section(campaign: Campaign, missing: list[Any], seeds: pd.DataFrame)
             total += len(runs) * minutes / 60
             rows.append(
                 {
-                    "task": task.env_id,
+                    "task": f"`{task.env_id}`",
                     "variant": variant.name,
                     "runs": len(runs),
                     "seeds": seed_ranges([run.seed for run in runs]),
@@ -434,8 +434,9 @@ def missing_section(campaign: Campaign, missing: list[Any], seeds: pd.DataFrame)
 def plot(evaluations: pd.DataFrame, tasks: list[str], variants: list[str], path: Path) -> None:
     """One panel per task: IQM over the seeds of the evaluation return against env steps, each seed faint."""
     colors = dict(zip(variants, plt.get_cmap("tab10").colors, strict=False))
-    fig, axes = plt.subplots(1, len(tasks), figsize=(6.5 * len(tasks), 4.3), squeeze=False)
-    for ax, task in zip(axes[0], tasks, strict=True):
+    # One panel per row, 7 x 4.2 inches at 100 dpi: 700 px wide, about the docs' column, so the text stays legible there
+    fig, axes = plt.subplots(len(tasks), 1, figsize=(7, 4.2 * len(tasks)), squeeze=False)
+    for ax, task in zip(axes[:, 0], tasks, strict=True):
         for variant in variants:
             runs = evaluations[(evaluations.task == task) & (evaluations.variant == variant)]
             if runs.empty:
@@ -448,10 +449,10 @@ def plot(evaluations: pd.DataFrame, tasks: list[str], variants: list[str], path:
         ax.set(title=task, xlabel="env steps", ylabel="evaluation return (deterministic)")
         ax.xaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
         ax.grid(alpha=0.3)
-        ax.legend(loc="upper left")
+        ax.legend(loc="upper left", fontsize=9)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=100)
     plt.close(fig)
 
 
@@ -528,8 +529,133 @@ def repo_path(path: Path) -> str:
     return resolved.relative_to(ROOT).as_posix() if resolved.is_relative_to(ROOT) else str(resolved)
 
 
+def main_pairs(campaign: Campaign, seeds: pd.DataFrame) -> list[tuple[str, str, str]]:
+    """``(task, X, baseline)`` for every variant X that is not an ablation, on every task where X and the baseline
+    both have the seeds an interval needs."""
+    variants = [variant.name for variant in campaign.variants]
+    ablated = ablations(variants, campaign.baseline)
+    return [
+        (task.env_id, x, campaign.baseline)
+        for task in campaign.tasks
+        for x in variants
+        if x != campaign.baseline
+        and x not in ablated
+        and min(len(values(seeds[seeds.task == task.env_id], v, "final")) for v in (x, campaign.baseline))
+        >= MIN_SEEDS_FOR_AN_INTERVAL
+    ]
+
+
+def headline(campaign: Campaign, seeds: pd.DataFrame, reps: int) -> list[str]:
+    """The answer in two sentences: how each variant ended against the baseline on each task, and how active ACE's two
+    parts were there (what a difference, or its absence, can come from)."""
+    verdicts, parts = [], []
+    for task, x, y in main_pairs(campaign, seeds):
+        task_seeds = seeds[seeds.task == task]
+        p, low, high = probability_of_improvement(values(task_seeds, x, "final"), values(task_seeds, y, "final"), reps)
+        n = f"{len(values(task_seeds, x, 'final'))} vs {len(values(task_seeds, y, 'final'))} seeds"
+        found = (
+            f"{x} ends above {y}"
+            if low > 0.5
+            else f"{x} ends below {y}"
+            if high < 0.5
+            else f"no difference detected between {x} and {y}"
+        )
+        verdicts.append(f"on `{task}` {found} (P({x} > {y}) = {p:.2f}, 95% CI [{low:.2f}, {high:.2f}], {n})")
+        row = activity(task_seeds, x)
+        if row is not None:
+            weights = row[WEIGHTS_COLUMN].split(" (")[0]
+            active = "no causal step" if weights == "no causal step" else f"causal weights within {weights} of 1"
+            parts.append(f"on `{task}` {active} and {row['resets per run']} soft resets per run")
+    if not verdicts:
+        return [
+            f"Not enough runs yet for a reading (at least {MIN_SEEDS_FOR_AN_INTERVAL} seeds of a variant and the baseline)."
+        ]
+    sentences = f"At {campaign.budget:,} env steps, " + "; ".join(verdicts) + "."
+    if parts:
+        sentences += " " + x_parts(parts)
+    return [sentences]
+
+
+def x_parts(parts: list[str]) -> str:
+    """The second sentence of the headline: what ACE's parts did, task by task."""
+    return "ACE's parts: " + "; ".join(parts) + " (the largest |w_i - 1| over a run's fits, median over the seeds)."
+
+
+def summary(campaign: Campaign, seeds: pd.DataFrame, reps: int, figure: Path | None) -> str:
+    """What an algorithm's page and the index show of the campaign: the variants against the baseline per task, the
+    learning curves, the two-sentence reading and a link to the full report (``docs/campaigns/<name>_summary.md``,
+    included by those pages)."""
+    rows = []
+    for task, x, y in main_pairs(campaign, seeds):
+        task_seeds = seeds[seeds.task == task]
+        for variant in (y, x):
+            value, low, high = iqm_interval(values(task_seeds, variant, "final"), reps)
+            row = {"task": f"`{task}`", "variant": variant, "seeds": len(values(task_seeds, variant, "final"))}
+            row["final return, IQM [95% CI]"] = f"{value:.0f} [{low:.0f}, {high:.0f}]"
+            p = probability_of_improvement(values(task_seeds, variant, "final"), values(task_seeds, y, "final"), reps)
+            row[f"P(> {y})"] = "" if variant == y else interval_text(*p)
+            rows.append(row)
+    lines = [
+        f"Learning campaign `{campaign.name}`: {campaign.budget:,} env steps per run, "
+        f"{campaign.description.split('.')[0].strip()}. {' '.join(headline(campaign, seeds, reps))}",
+        "",
+    ]
+    if rows:
+        lines += [pd.DataFrame(rows).to_markdown(index=False), ""]
+    if figure is not None:  # scaled to the column: Sphinx links it to the full-size image
+        lines += [f"```{{image}} /campaigns/{figure.name}", f":alt: Learning curves of {campaign.name}", ":width: 100%"]
+        lines += ["```", ""]
+    lines += [
+        f"The full report (every seed, the ablations where the campaign has some, where the runs ran): "
+        f"{{doc}}`/campaigns/{campaign.name}`.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def provenance(campaign: Campaign, campaign_file: Path, results_folder: Path, results: list[dict[str, Any]]) -> list[str]:
+    """Where the numbers come from, at the end of the page: the command, the campaign's settings, machines, commits."""
+    seeds = per_seed(results, campaign.budget)
+    lines = [
+        "## How these runs were made",
+        "",
+        f"Generated by `python -m benchmarks.report {repo_path(campaign_file)}` from the result files in "
+        f"`{repo_path(results_folder / campaign.name)}`; more runs: "
+        f"`python -m benchmarks.campaign {repo_path(campaign_file)} --workers N --hours H`.",
+        "",
+        f"**Campaign.** {campaign.budget:,} env steps per run; deterministic evaluation of {campaign.eval_episodes} "
+        f"episodes every {campaign.eval_every:,} steps and before training, on a separate env. Variants: "
+        + "; ".join(
+            f"`{v.name}` ({v.algo}{', ' + ', '.join(f'{k}={val}' for k, val in v.kwargs.items()) if v.kwargs else ''})"
+            for v in campaign.variants
+        )
+        + f"; the baseline the others are compared with: `{campaign.baseline}`. Common settings: "
+        f"{campaign.hyperparams or 'the defaults of each algorithm'}. {campaign.description}",
+        "",
+    ]
+    if results:
+        machines = sorted({f"{r['machine']['cpu']}, {r['machine']['cores']} cores, {r['device']}" for r in results})
+        commits = sorted({r["commit"] for r in results})
+        speeds = "; ".join(
+            f"{task.env_id} {runs.steps_per_s.median():.1f} env steps/s, {runs.minutes.median():.0f} min"
+            for task in campaign.tasks
+            if not (runs := seeds[seeds.task == task.env_id]).empty
+        )
+        lines += [
+            f"**Machines.** {'; '.join(machines)}. Train speed and wall time per run including evaluation (medians; "
+            f"runs shared the cores): {speeds}.",
+            "",
+            f"**Package commits.** {', '.join(commits)}.",
+            "",
+        ]
+    if campaign.notes:
+        lines += ["**Notes.**", "", *(f"- {note}" for note in campaign.notes), ""]
+    return lines
+
+
 def report(campaign: Campaign, campaign_file: Path, results_folder: Path, docs: Path, reps: int) -> str:
-    """Write ``docs/<name>.md`` and ``docs/<name>.png`` for the campaign; return the page's text."""
+    """Write ``<docs>/<name>.md``, its figure ``<name>.png`` and the summary ``<name>_summary.md`` the algorithm pages
+    include; return the page's text. The page leads with the answer; where the runs ran comes last."""
     results = load_results(campaign, results_folder)
     variants = [variant.name for variant in campaign.variants]
     tasks = [task.env_id for task in campaign.tasks]
@@ -545,38 +671,14 @@ def report(campaign: Campaign, campaign_file: Path, results_folder: Path, docs: 
     lines = [
         f"# Learning campaign `{campaign.name}`",
         "",
-        f"Generated by `python -m benchmarks.report {repo_path(campaign_file)}` from the result files in "
-        f"`{repo_path(results_folder / campaign.name)}`; more runs: "
-        f"`python -m benchmarks.campaign {repo_path(campaign_file)} --workers N --hours H`.",
-        "",
-        f"**Campaign.** {campaign.budget:,} env steps per run; deterministic evaluation of {campaign.eval_episodes} "
-        f"episodes every {campaign.eval_every:,} steps and before training, on a separate env. Variants: "
-        + "; ".join(
-            f"`{v.name}` ({v.algo}{', ' + ', '.join(f'{k}={val}' for k, val in v.kwargs.items()) if v.kwargs else ''})"
-            for v in campaign.variants
-        )
-        + f"; the baseline the others are compared with: `{baseline}`. Common settings: "
-        f"{campaign.hyperparams or 'the defaults of each algorithm'}. {campaign.description}",
+        f"**What the runs found.** {' '.join(headline(campaign, seeds, reps))} "
+        f"{len(results)} of {len(grid)} runs finished" + (f"; {len(missing)} missing (the last section)." if missing else "."),
         "",
     ]
-    if results:
-        machines = sorted({f"{r['machine']['cpu']}, {r['machine']['cores']} cores, {r['device']}" for r in results})
-        commits = sorted({r["commit"] for r in results})
-        speeds = "; ".join(
-            f"{task} {runs.steps_per_s.median():.1f} env steps/s, {runs.minutes.median():.0f} min"
-            for task in tasks
-            if not (runs := seeds[seeds.task == task]).empty
-        )
-        lines += [
-            f"**Runs.** {len(results)} of {len(grid)} finished; {len(missing)} missing.",
-            f"Machines: {'; '.join(machines)}. Package commits: {', '.join(commits)}. "
-            f"Train speed and wall time per run including evaluation (medians; runs shared the cores): {speeds}.",
-        ]
-    else:
-        lines += [f"**Runs.** No finished runs yet: 0 of {len(grid)}."]
-    if campaign.notes:
-        lines += ["", "**Notes.**", "", *(f"- {note}" for note in campaign.notes)]
-    lines += ["", *across_tasks(campaign, seeds, reps)]
+    if results:  # scaled to the column: Sphinx links it to the full-size image
+        lines += ["```{image} " + figure.name, f":alt: Learning curves of {campaign.name}", ":width: 100%", "```", ""]
+        lines += ["Learning curves: IQM over the seeds, each seed faint (click for full size).", ""]
+    lines += across_tasks(campaign, seeds, reps)
     for task in tasks:
         task_seeds = seeds[seeds.task == task]
         lines += [f"## {task}", ""]
@@ -603,13 +705,13 @@ def report(campaign: Campaign, campaign_file: Path, results_folder: Path, docs: 
         lines += ["Final return per seed:", "", shown.to_markdown(missingval="", floatfmt=".0f"), ""]
         lines += activity_table
     lines += ablation_section(campaign, seeds, reps)
-    if results:
-        lines += ["## Learning curves", "", f"![learning curves]({figure.name})", ""]
     if missing:
         lines += missing_section(campaign, missing, seeds)
+    lines += provenance(campaign, campaign_file, results_folder, results)
     text = "\n".join(lines)
     docs.mkdir(parents=True, exist_ok=True)
     (docs / f"{campaign.name}.md").write_text(text)
+    (docs / f"{campaign.name}_summary.md").write_text(summary(campaign, seeds, reps, figure if results else None))
     return text
 
 

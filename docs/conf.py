@@ -17,7 +17,8 @@ extensions = [
     "sphinx.ext.viewcode",
 ]
 source_suffix = {".md": "markdown"}
-exclude_patterns = ["_build"]
+# The campaigns' summaries are parts of other pages (included by the algorithm pages and the index), not pages
+exclude_patterns = ["_build", "campaigns/*_summary.md"]
 
 # MyST: GitHub-style anchors for the headings that pages link to as `page.md#heading`, and ::: fences for notes
 myst_heading_anchors = 3

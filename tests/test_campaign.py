@@ -94,8 +94,13 @@ def test_tiny_campaign_end_to_end(tmp_path):
 
     # The report: a page and a figure from the results
     text = report(Campaign.load(campaign_file), campaign_file, results, tmp_path / "docs", reps=200)
-    assert "4 of 4 finished" in text and "| SAC " in text and "P(> SAC), final" in text
+    assert "4 of 4 runs finished" in text and "| SAC " in text and "P(> SAC), final" in text
     assert (tmp_path / "docs" / "tiny.png").read_bytes().startswith(b"\x89PNG")
+    # The answer first, where the runs ran last; the summary the algorithm pages include
+    assert text.index("**What the runs found.**") < text.index("## Across tasks") < text.index("## How these runs were made")
+    assert "**Machines.**" in text.split("## How these runs were made")[1]
+    summary = (tmp_path / "docs" / "tiny_summary.md").read_text()
+    assert "```{image} /campaigns/tiny.png" in summary and "{doc}`/campaigns/tiny`" in summary
 
 
 def test_shards_split_the_grid_without_overlap(tmp_path):
@@ -262,9 +267,9 @@ def test_report_from_fixture_results(tmp_path):
     assert "|       3 |" in rows["ACE"] and "110 |" in rows["ACE"]
     assert "1.00 [1.00, 1.00]" in rows["ACE"]  # every ACE seed above every SAC seed
     assert "- ACE ends better than SAC (P(ACE > SAC) = 1.00, 95% CI [1.00, 1.00], 3 vs 4 seeds" in text
-    assert "7 of 8 finished; 1 missing" in text
+    assert "7 of 8 runs finished; 1 missing" in text
     assert "**Notes.**\n\n- Seeds 0-1 ran before a fix." in text
-    assert re.search(r"\| Pendulum-v1 \| ACE +\| +1 \| +3 \| +30 \| median of its 3 runs +\| +0.5 \|", text)
+    assert re.search(r"\| `Pendulum-v1` \| ACE +\| +1 \| +3 \| +30 \| median of its 3 runs +\| +0.5 \|", text)
     assert "1 run, about 0.5 core-hours" in text  # 30 min per run, measured
     # How active ACE's parts were: max |w_i - 1| 0 and 0.01 at the last fit (seeds 0, 1), 0.05 over seed 2's fits
     assert re.search(r"\| ACE +\| 0.010 \(0.000 to 0.050\), 2 runs at their last fit only +\| +3 \|", text)
@@ -335,8 +340,8 @@ def test_report_across_tasks_and_ablations_against_the_campaigns_baseline(tmp_pa
     assert "## Hopper-v5\n\nNo finished run yet." in text
     # Missing runs: every task, at its own measured speed, else the campaign file's estimate
     missing = text.split("## Missing runs")[1]
-    assert re.search(r"\| Pendulum-v1 +\| ACETQC-no-reset \| +3 \| 1-3 +\| +30 \| its 1 run +\| +1.5 \|", missing)
-    assert re.search(r"\| Hopper-v5 +\| TQC +\| +4 \| 0-3 +\| +50 \| campaign file's estimate +\| +3.3 \|", missing)
+    assert re.search(r"\| `Pendulum-v1` +\| ACETQC-no-reset \| +3 \| 1-3 +\| +30 \| its 1 run +\| +1.5 \|", missing)
+    assert re.search(r"\| `Hopper-v5` +\| TQC +\| +4 \| 0-3 +\| +50 \| campaign file's estimate +\| +3.3 \|", missing)
     assert "16 runs, about 12.0 core-hours" in missing  # 1 + 3 at the measured 30 min, 12 at the estimated 50
     assert (tmp_path / "docs" / "tiny.png").read_bytes().startswith(b"\x89PNG")
 
@@ -344,10 +349,10 @@ def test_report_across_tasks_and_ablations_against_the_campaigns_baseline(tmp_pa
 def test_report_without_results_says_so(tmp_path):
     campaign_file = write_campaign(tmp_path, baseline="TQC", variants={"TQC": {"algo": "tqc"}, "ACETQC": {"algo": "ace_tqc"}})
     text = report(Campaign.load(campaign_file), campaign_file, tmp_path / "results", tmp_path / "docs", reps=200)
-    assert "**Runs.** No finished runs yet: 0 of 4." in text
+    assert "0 of 4 runs finished; 4 missing" in text and "Not enough runs yet for a reading" in text
     assert "## Across tasks" in text and "No finished runs yet." in text.split("## Across tasks")[1]
     assert "## Pendulum-v1\n\nNo finished run yet." in text and "Ablations" not in text
-    assert re.search(r"\| Pendulum-v1 \| ACETQC +\| +2 \| 0-1 +\| +0 \| campaign file's estimate", text)
+    assert re.search(r"\| `Pendulum-v1` \| ACETQC +\| +2 \| 0-1 +\| +0 \| campaign file's estimate", text)
     assert not (tmp_path / "docs" / "tiny.png").exists()
 
 

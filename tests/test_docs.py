@@ -1,15 +1,12 @@
-"""The documentation site builds with every Sphinx warning an error, and renders ACE's parameters from its docstring."""
+"""The documentation site builds with every Sphinx warning an error (the ``html`` fixture of conftest.py), and renders
+ACE's parameters from its docstring."""
 
 import inspect
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from sb3_ace import ACE, ACETQC, ACECrossQ
 
-ROOT = Path(__file__).resolve().parents[1]
 PAGES = (
     "index",
     "installation",
@@ -23,15 +20,6 @@ PAGES = (
     "causal_discovery",
     "benchmarks",
 )
-
-
-@pytest.fixture(scope="module")
-def html(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("docs")
-    command = [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html", "-d", out / "doctrees"]
-    result = subprocess.run([*map(str, command), str(ROOT / "docs"), str(out / "html")], capture_output=True, text=True)
-    assert result.returncode == 0, f"Sphinx warned or failed:\n{result.stderr[-5000:]}"
-    return out / "html"
 
 
 def test_every_page_is_built(html):
