@@ -426,7 +426,7 @@ def version_conflicts(run: Run, finished: list[dict[str, Any]]) -> dict[str, tup
     """
     The numerical libraries whose installed version differs from the one the finished runs of this run's task ran
     with: ``{package: (theirs, installed)}``. A run trained with another simulator or torch version than the other
-    seeds of its task would not be comparable with them (e.g. ``pip install "sb3-ace[dmc]"`` takes mujoco below 4,
+    seeds of its task would not be comparable with them (e.g. ``pip install -e ".[dmc]"`` takes mujoco below 4,
     which HalfCheetah's committed runs did not have), so the runner leaves it for a machine that matches.
     """
     installed = versions()
