@@ -6,7 +6,7 @@ import sys
 import tarfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import gymnasium as gym
 import numpy as np
@@ -144,25 +144,45 @@ def assert_losses_follow_the_weights(
         assert abs(unweighted[key] - value) > 1e-3, key  # the weights make a difference this test can see
 
 
+class PolicyDraws(NamedTuple):
+    """What one update draws from the actor before its losses, in the update's order, with ``log pi_c`` by hand."""
+
+    data: Any  # the minibatch
+    actions_pi: th.Tensor  # a ~ pi(.|s)
+    log_prob: th.Tensor  # log pi_c(a|s), (batch, 1)
+    alpha: th.Tensor
+    temperature_loss: th.Tensor
+    next_actions: th.Tensor  # a' ~ pi(.|s')
+    next_log_prob: th.Tensor  # log pi_c(a'|s'), (batch, 1)
+
+
+def policy_draws(
+    model: OffPolicyAlgorithm, actor: nn.Module, log_alpha: th.Tensor, rng_state: tuple, w: th.Tensor
+) -> PolicyDraws:
+    """The minibatch, a and a' of the update ``prepare_loss_check`` ran (the same random draws) and its temperature
+    loss ``-mean(log alpha * (log pi_c(a|s) + target_entropy))``, with the weights ``w``."""
+    data = restore_and_sample(model, rng_state)
+    actions_pi, log_prob = sample_and_causal_log_prob(actor, data.observations, w)
+    temperature_loss = -(log_alpha * (log_prob + model.target_entropy)).mean()  # type: ignore[attr-defined]
+    next_actions, next_log_prob = sample_and_causal_log_prob(actor, data.next_observations, w)
+    return PolicyDraws(data, actions_pi, log_prob, log_alpha.exp(), temperature_loss, next_actions, next_log_prob)
+
+
 def sac_losses_by_hand(model: OffPolicyAlgorithm, before: BasePolicy, log_alpha: th.Tensor, rng_state: tuple) -> Callable:
     """SAC's three losses of the update ``prepare_loss_check`` ran, with ``log pi_c = sum_i w_i * l_i``, computed by hand
     with the same random draws (in the update's order: a, a', then the critics' own draws such as dropout masks)."""
 
     def losses(w: th.Tensor) -> dict[str, float]:
-        data = restore_and_sample(model, rng_state)
         with th.no_grad():
-            actions_pi, log_prob = sample_and_causal_log_prob(before.actor, data.observations, w)
-            alpha = log_alpha.exp()
-            temperature_loss = -(log_alpha * (log_prob + model.target_entropy)).mean()
-            next_actions, next_log_prob = sample_and_causal_log_prob(before.actor, data.next_observations, w)
-            next_q = th.cat(before.critic_target(data.next_observations, next_actions), dim=1).min(dim=1, keepdim=True).values
-            target = data.rewards + (1 - data.dones) * model.gamma * (next_q - alpha * next_log_prob)
-            critic_loss = 0.5 * sum(F.mse_loss(q, target) for q in before.critic(data.observations, data.actions))
+            d = policy_draws(model, before.actor, log_alpha, rng_state, w)
+            next_q = th.cat(before.critic_target(d.data.next_observations, d.next_actions), dim=1).min(dim=1, keepdim=True)
+            target = d.data.rewards + (1 - d.data.dones) * model.gamma * (next_q.values - d.alpha * d.next_log_prob)
+            critic_loss = 0.5 * sum(F.mse_loss(q, target) for q in before.critic(d.data.observations, d.data.actions))
             # the actor's loss takes the critics after their update: the model's now
-            q_pi = th.cat(model.critic(data.observations, actions_pi), dim=1).min(dim=1, keepdim=True).values
-            actor_loss = (alpha * log_prob - q_pi).mean()
+            q_pi = th.cat(model.critic(d.data.observations, d.actions_pi), dim=1).min(dim=1, keepdim=True).values
+            actor_loss = (d.alpha * d.log_prob - q_pi).mean()
         return {
-            "train/ent_coef_loss": temperature_loss.item(),
+            "train/ent_coef_loss": d.temperature_loss.item(),
             "train/critic_loss": float(critic_loss),
             "train/actor_loss": actor_loss.item(),
         }

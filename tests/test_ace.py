@@ -18,6 +18,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 
 from sb3_ace import ACE, CausalDiscoveryError, CausalWeightCallback, estimate_causal_weights
 from sb3_ace.ace.policies import ACEPolicy, CausalActor
+from sb3_ace.common.causal_discovery import CAUSAL_METHODS
 from sb3_ace.common.causal_weights import flatten_states
 from sb3_ace.common.policies import causal_log_prob
 from tests.helpers import NO_CAUSAL_FIT, SMALL, LinearRewardEnv, params_equal
@@ -48,6 +49,25 @@ def test_unit_weights_train_exactly_like_sac(kwargs):
     assert params_equal(ace, sac)
     if ace.log_ent_coef is not None:
         assert th.equal(ace.log_ent_coef, sac.log_ent_coef)
+
+
+@pytest.mark.parametrize("causal_method", CAUSAL_METHODS)
+def test_the_causal_step_changes_nothing_but_the_weights(causal_method, monkeypatch):
+    """Fits on schedule whose weights are put back to 1 at once: SAC, bit for bit. The causal step acts on training
+    only through the weights (no random draw, no state of its own that reaches the update): what separates ACE without
+    reset from SAC is the weights alone (benchmarks/placebo.py does the same on a campaign task)."""
+    fit = CausalWeightCallback.update_weights
+
+    def fit_then_unit_weights(self: CausalWeightCallback) -> None:
+        fit(self)
+        self.model.actor.causal_weights.fill_(1.0)
+
+    monkeypatch.setattr(CausalWeightCallback, "update_weights", fit_then_unit_weights)
+    settings = dict(causal_sample_size=60, causal_interval=60, reset_mode=None)
+    ace = ACE("MlpPolicy", LinearRewardEnv(), causal_method=causal_method, **settings, **SMALL).learn(200)
+    sac = SAC("MlpPolicy", LinearRewardEnv(), **SMALL).learn(200)
+    assert ace.num_causal_fits == 3 and not np.allclose(ace.causal_coefficients, 0.0)  # the fits ran
+    assert params_equal(ace, sac) and th.equal(ace.log_ent_coef, sac.log_ent_coef)
 
 
 @pytest.mark.parametrize("use_sde", [False, True])

@@ -432,3 +432,17 @@ def test_result_path_is_per_task_variant_and_seed(tmp_path):
     campaign = Campaign.load(write_campaign(tmp_path, tasks={"dm_control/cheetah-run-v0": {}}))
     run: Run = campaign.runs()[0]
     assert run.result_path(tmp_path, campaign) == tmp_path / "tiny" / "dm_control-cheetah-run-v0" / "SAC" / "seed0.json"
+
+
+def test_placebo_equals_the_baseline_where_the_causal_step_only_sets_weights(tmp_path, capsys):
+    from benchmarks import placebo
+
+    variants = {
+        "SAC": {"algo": "sac"},
+        "ACE-no-reset": {"algo": "ace", "causal_sample_size": 100, "causal_interval": 100, "reset_mode": None},
+    }
+    campaign_file = write_campaign(tmp_path, variants=variants)
+    assert placebo.main([str(campaign_file), "Pendulum-v1", "--seed", "0", "--steps", "300"]) == 0
+    out = capsys.readouterr().out
+    assert "ACE-no-reset, weights 1 after every fit: " in out and out.count("(3)") == 2  # fits at 100, 200, 300 steps
+    assert "the placebo equals the baseline bit for bit" in out

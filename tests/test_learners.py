@@ -26,6 +26,7 @@ from tests.helpers import (
     assert_save_load_round_trip,
     copy_of,
     params_equal,
+    policy_draws,
     prepare_loss_check,
     restore_and_sample,
     sample_and_causal_log_prob,
@@ -95,22 +96,18 @@ def test_fixed_causal_weights_reach_tqcs_three_losses():
     before, log_alpha, rng_state, logged = prepare_loss_check(model, weights)
 
     def losses(w: th.Tensor) -> dict[str, float]:
-        data = restore_and_sample(model, rng_state)
         with th.no_grad():
-            actions_pi, log_prob = sample_and_causal_log_prob(before.actor, data.observations, w)
-            alpha = log_alpha.exp()
-            temperature_loss = -(log_alpha * (log_prob + model.target_entropy)).mean()
-            next_actions, next_log_prob = sample_and_causal_log_prob(before.actor, data.next_observations, w)
-            next_z = before.critic_target(data.next_observations, next_actions).reshape(32, -1)  # (batch, N * M)
+            d = policy_draws(model, before.actor, log_alpha, rng_state, w)
+            next_z = before.critic_target(d.data.next_observations, d.next_actions).reshape(32, -1)  # (batch, N * M)
             n_kept = next_z.shape[1] - model.top_quantiles_to_drop_per_net * model.critic.n_critics
             next_z = next_z.sort(dim=1).values[:, :n_kept]  # drop the largest
-            target = data.rewards + (1 - data.dones) * model.gamma * (next_z - alpha * next_log_prob)
-            critic_loss = quantile_huber_loss_by_hand(before.critic(data.observations, data.actions), target)
+            target = d.data.rewards + (1 - d.data.dones) * model.gamma * (next_z - d.alpha * d.next_log_prob)
+            critic_loss = quantile_huber_loss_by_hand(before.critic(d.data.observations, d.data.actions), target)
             # the actor's loss takes the critics after their update: the model's now; Q = mean over all quantiles
-            q_pi = model.critic(data.observations, actions_pi).mean(dim=(1, 2)).reshape(-1, 1)
-            actor_loss = (alpha * log_prob - q_pi).mean()
+            q_pi = model.critic(d.data.observations, d.actions_pi).mean(dim=(1, 2)).reshape(-1, 1)
+            actor_loss = (d.alpha * d.log_prob - q_pi).mean()
         return {
-            "train/ent_coef_loss": temperature_loss.item(),
+            "train/ent_coef_loss": d.temperature_loss.item(),
             "train/critic_loss": critic_loss.item(),
             "train/actor_loss": actor_loss.item(),
         }
