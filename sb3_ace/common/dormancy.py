@@ -177,15 +177,15 @@ def check_resettable(modules: Iterable[nn.Module]) -> None:
 
     :param modules: the networks a reset would interpolate
     """
+    known = _DRAWN_LAYERS + _NORMALIZATION_LAYERS
     for module in modules:
         for name, layer in module.named_modules():
-            if next(layer.parameters(recurse=False), None) is None or isinstance(layer, _DRAWN_LAYERS + _NORMALIZATION_LAYERS):
-                continue
-            if _is_gsde_log_std(layer):
+            has_parameters = next(layer.parameters(recurse=False), None) is not None
+            if not has_parameters or isinstance(layer, known) or _is_gsde_log_std(layer):
                 continue
             raise ValueError(
                 f"reset_mode: the soft reset cannot reinitialise layer {name!r} of {type(module).__name__} "
-                f"({type(layer).__name__}): it knows {', '.join(t.__name__ for t in _DRAWN_LAYERS + _NORMALIZATION_LAYERS)}. "
+                f"({type(layer).__name__}): it knows {', '.join(t.__name__ for t in known)}. "
                 "Use reset_mode=None, or networks built of these layers"
             )
 
