@@ -22,9 +22,9 @@ check-codestyle:
 
 commit-checks: format type lint
 
-# The documentation, with every Sphinx warning an error
+# The documentation, with every Sphinx warning an error and every reference resolved (-n)
 doc:
-	sphinx-build -W --keep-going -b html docs $(DOC_BUILD)/html
+	sphinx-build -n -W --keep-going -b html docs $(DOC_BUILD)/html
 
 clean:
 	rm -rf $(DOC_BUILD) build dist

@@ -15,6 +15,7 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "sphinx.ext.viewcode",
+    "sphinx.ext.intersphinx",
 ]
 source_suffix = {".md": "markdown"}
 # The campaigns' summaries are parts of other pages (included by the algorithm pages and the index), not pages
@@ -36,3 +37,18 @@ html_theme = "sphinx_rtd_theme"
 html_title = f"sb3-ace {release}"
 html_static_path = ["_static"]
 html_css_files = ["custom.css"]  # table cells wrap
+
+# Every reference resolves (`make doc` and the tests build with -n): other projects' names through intersphinx, from
+# inventories kept in _inventories/ (the build runs offline; `python docs/_inventories/make_inventories.py` writes them)
+nitpicky = True
+intersphinx_mapping = {
+    project: (url, f"_inventories/{project}.inv")
+    for project, url in {
+        "python": "https://docs.python.org/3/",
+        "numpy": "https://numpy.org/doc/stable/",
+        "torch": "https://docs.pytorch.org/docs/stable/",
+        "gymnasium": "https://gymnasium.farama.org/",
+        "sb3": "https://stable-baselines3.readthedocs.io/en/master/",
+        "sb3_contrib": "https://sb3-contrib.readthedocs.io/en/master/",
+    }.items()
+}

@@ -18,7 +18,7 @@ def _one_torch_thread():
 def html(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The documentation site, built as ``make doc`` builds it: every warning an error, every reference resolved."""
     out = tmp_path_factory.mktemp("docs")
-    command = [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html", "-d", out / "doctrees"]
+    command = [sys.executable, "-m", "sphinx", "-n", "-W", "--keep-going", "-q", "-b", "html", "-d", out / "doctrees"]
     result = subprocess.run([*map(str, command), str(ROOT / "docs"), str(out / "html")], capture_output=True, text=True)
     assert result.returncode == 0, f"Sphinx warned or failed:\n{result.stderr[-5000:]}"
     return out / "html"

@@ -49,7 +49,8 @@ def first_activation(activation_fn: Activations) -> type[nn.Module]:
 
 class CausalActor(CausalActorMixin, Actor):
     """
-    SAC's actor with per-action-dimension causal weights on its log-probability (:class:`CausalActorMixin`).
+    SAC's actor with per-action-dimension causal weights on its log-probability
+    (:class:`~sb3_ace.common.policies.CausalActorMixin`).
 
     Same parameters as :class:`stable_baselines3.sac.policies.Actor`; ``activation_fn`` may also be a list, one
     activation per hidden layer.

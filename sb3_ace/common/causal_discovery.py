@@ -93,7 +93,7 @@ def weights_saturated(weights: np.ndarray, floor: float = 1e-3) -> bool:
 
     ``dim(A) * softmax(B[r, a])`` saturates when the coefficients differ by much more than 1, e.g. ``[3, 0, 0]`` when
     the rewards are on a large scale (the coefficients scale with the reward); ``standardize_effects=True`` of
-    :func:`estimate_causal_weights` removes that dependence on units.
+    :func:`sb3_ace.estimate_causal_weights` removes that dependence on units.
 
     :param weights: the causal weights, one per action dimension
     :param floor: fraction of the mean weight below which a weight counts as zero
@@ -324,16 +324,18 @@ def estimate_causal_weights(
     :param states: ``(n, state_dim)`` states the actions were taken in (``state_dim`` may be 0)
     :param actions: ``(n, action_dim)`` actions, as stored for learning (scaled to [-1, 1])
     :param rewards: ``(n,)`` rewards
-    :param method: the causal order and edge estimator (:data:`CAUSAL_METHODS`): ``"reward_sink"`` (the reward a sink
-        of the causal graph, lingam's adaptive lasso: one regression), ``"direct_lingam"`` (lingam's full DirectLiNGAM
-        over all columns), ``"causal_learn_reward_sink"`` (the reward a sink, causal-learn's adaptive lasso: one
-        regression) or ``"causal_learn"`` (causal-learn's full DirectLiNGAM, as the authors' code runs it)
+    :param method: the causal order and edge estimator
+        (:data:`~sb3_ace.common.causal_discovery.CAUSAL_METHODS`): ``"reward_sink"`` (the reward a sink of the causal
+        graph, lingam's adaptive lasso: one regression), ``"direct_lingam"`` (lingam's full DirectLiNGAM over all
+        columns), ``"causal_learn_reward_sink"`` (the reward a sink, causal-learn's adaptive lasso: one regression) or
+        ``"causal_learn"`` (causal-learn's full DirectLiNGAM, as the authors' code runs it)
     :param standardize_effects: use the standardized causal effects ``B[r, a_i] * std(a_i) / std(r)`` instead of
         ``B[r, a]`` (the paper's formula). They do not change when the reward or an action is expressed in other
-        units, so the softmax does not saturate when the rewards are on a large scale (see :func:`weights_saturated`)
+        units, so the softmax does not saturate when the rewards are on a large scale (see
+        :func:`~sb3_ace.common.causal_discovery.weights_saturated`)
     :return: ``(weights, coefficients)``: the weights ``dim(A) * softmax(coefficients)`` and the action-to-reward
         coefficients they come from (``B[r, a]``, or the standardized effects), each of shape ``(action_dim,)``
-    :raises CausalDiscoveryError: the data cannot support a fit (see :func:`_causal_data`), the reward is an exact
+    :raises CausalDiscoveryError: the data cannot support a fit (see ``_causal_data``), the reward is an exact
         linear function of its predictors, or the fit gave non-finite coefficients
     """
     if method not in CAUSAL_METHODS:

@@ -195,7 +195,7 @@ def soft_reset(modules: Iterable[nn.Module], retention: float, init: LinearInit)
     Interpolate every learned parameter of ``modules`` towards a fresh initialisation, in place:
     ``theta <- lam * theta + (1 - lam) * phi`` (ACE paper, section 4.3).
 
-    - ``nn.Linear``: ``phi`` drawn with ``init`` (:data:`sb3_ace.common.policies.LinearInit`).
+    - ``nn.Linear``: ``phi`` drawn with ``init`` (:data:`~sb3_ace.common.policies.LinearInit`).
     - Convolutions and embeddings: ``phi`` drawn by the layer's own ``reset_parameters()`` (PyTorch's initialisation,
       which SB3's feature extractors keep).
     - Normalization layers (LayerNorm, GroupNorm, BatchNorm, sb3-contrib's BatchRenorm, RMSNorm): ``phi`` is the
@@ -210,7 +210,7 @@ def soft_reset(modules: Iterable[nn.Module], retention: float, init: LinearInit)
     generator, so every module gets its own independent fresh copy. A layer shared by several modules (e.g. a features
     extractor shared by actor and critic) is interpolated once, on its first visit. The parameter tensors stay the same
     objects (the optimizers keep referring to them); gradients are left as they are. A layer of another type that
-    holds parameters is an error (:func:`check_resettable`).
+    holds parameters is an error (:func:`~sb3_ace.common.dormancy.check_resettable`).
 
     :param modules: the networks to reset, e.g. actor, critic and critic target
     :param retention: ``lam``, the weight of the old parameters
@@ -250,10 +250,10 @@ class DormantResetCallback(ACEStepCallback):
     so a run saved and resumed resets at the same updates as one trained straight through. A reset:
 
     - sets the retention ``lam``: ``clip(1 - beta, low, high)`` from the actor's dormant ratio ``beta``
-      (mode ``"reset"``, see :func:`dormant_ratios`) or ``clip(1.5 - exp(-8 * (max(w) - min(w))), low, high)``
-      from the causal weights ``w`` (mode ``"causal_reset"``);
+      (mode ``"reset"``, see :func:`~sb3_ace.common.dormancy.dormant_ratios`) or
+      ``clip(1.5 - exp(-8 * (max(w) - min(w))), low, high)`` from the causal weights ``w`` (mode ``"causal_reset"``);
     - interpolates actor, critic and critic target (where the learner has one) towards fresh initialisations
-      (:func:`soft_reset`);
+      (:func:`~sb3_ace.common.dormancy.soft_reset`);
     - clears the state (moments, step counts) of the actor and critic optimizers;
     - resamples the gSDE exploration noise (with ``use_sde``) and counts the reset in ``model.num_resets``.
 
@@ -280,7 +280,7 @@ class DormantResetCallback(ACEStepCallback):
     :param reset_start: the update index after which resets may happen
     :param dormant_threshold: a neuron is gradient-dormant below this fraction of its layer's mean (``tau``)
     :param reset_retention_bounds: ``(low, high)`` bounds the retention ``lam`` is clipped to
-    :param reset_init: how the fresh weights of the Linear layers are drawn (:data:`sb3_ace.common.policies.LinearInit`);
+    :param reset_init: how the fresh weights of the Linear layers are drawn (:data:`~sb3_ace.common.policies.LinearInit`);
         the model's ``reset_init``, whose ``None`` means the policy's own ``linear_init``
     :param dormancy_interval: gradient updates between two measurements of the dormant ratio for the logs
     :param verbose: verbosity level: 0 no output, 1 a line per reset

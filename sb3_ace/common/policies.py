@@ -32,7 +32,7 @@ SQUASH_EPSILON = 1e-6
 
 def init_linear(layer: nn.Linear, scheme: LinearInit) -> None:
     """
-    Initialise ``layer`` in place with ``scheme`` (see :data:`LinearInit`).
+    Initialise ``layer`` in place with ``scheme`` (see :data:`~sb3_ace.common.policies.LinearInit`).
 
     :param layer: the layer; its parameter tensors stay the same objects (optimizers keep referring to them)
     :param scheme: ``"default"``, ``"xavier_uniform"`` or ``"orthogonal"``
@@ -48,7 +48,7 @@ def init_linear(layer: nn.Linear, scheme: LinearInit) -> None:
 
 
 def check_linear_init(scheme: object, name: str) -> None:
-    """Raise a ``ValueError`` naming the parameter ``name`` unless ``scheme`` is a :data:`LinearInit`."""
+    """Raise a ``ValueError`` naming the parameter ``name`` unless ``scheme`` is a :data:`LinearInit` value."""
     if scheme not in LINEAR_INITS:
         raise ValueError(f"{name} must be one of {LINEAR_INITS}, got {scheme!r}")
 
@@ -154,7 +154,7 @@ class ACEPolicyMixin(_PolicyBase):
     """
 
     actor_class: ClassVar[type[CausalActorMixin]]
-    """The learner's actor, with :class:`CausalActorMixin` first in its bases."""
+    """The learner's actor, with :class:`~sb3_ace.common.policies.CausalActorMixin` first in its bases."""
     # The learner's policy builds these (their classes differ from learner to learner)
     actor: Any
     critic: Any

@@ -10,7 +10,7 @@ from sb3_ace.common.policies import ACEPolicyMixin, CausalActorMixin
 class CrossQCausalActor(CausalActorMixin, crossq_policies.Actor):
     """
     CrossQ's actor (with BatchRenorm layers) with per-action-dimension causal weights on its log-probability
-    (:class:`CausalActorMixin`). Same parameters as :class:`sb3_contrib.crossq.policies.Actor`.
+    (:class:`~sb3_ace.common.policies.CausalActorMixin`). Same parameters as :class:`sb3_contrib.crossq.policies.Actor`.
     """
 
 

@@ -9,7 +9,8 @@ from sb3_ace.common.policies import ACEPolicyMixin, CausalActorMixin
 
 class TQCCausalActor(CausalActorMixin, tqc_policies.Actor):
     """
-    TQC's actor with per-action-dimension causal weights on its log-probability (:class:`CausalActorMixin`).
+    TQC's actor with per-action-dimension causal weights on its log-probability
+    (:class:`~sb3_ace.common.policies.CausalActorMixin`).
     Same parameters as :class:`sb3_contrib.tqc.policies.Actor`.
     """
 
