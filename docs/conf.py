@@ -21,9 +21,11 @@ source_suffix = {".md": "markdown"}
 # The campaigns' summaries are parts of other pages (included by the algorithm pages and the index), not pages
 exclude_patterns = ["_build", "campaigns/*_summary.md"]
 
-# MyST: GitHub-style anchors for the headings that pages link to as `page.md#heading`, and ::: fences for notes
+# MyST: GitHub-style anchors for the headings that pages link to as `page.md#heading`, ::: fences for notes, $math$
 myst_heading_anchors = 3
-myst_enable_extensions = ["colon_fence"]
+myst_enable_extensions = ["colon_fence", "dollarmath"]
+# Formulas ($...$) are rendered by MathJax 3 (Apache 2.0), kept in _static: the pages render them offline
+mathjax_path = "mathjax/tex-svg.js"
 
 # The docstrings are reST with `:param x:` fields; the type hints go into those fields, not into the signature
 autodoc_typehints = "description"

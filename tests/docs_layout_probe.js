@@ -1,8 +1,9 @@
-// Injected into a copy of a built page by tests/test_docs_browser.py: once the page has loaded, it records in the
-// body's data-layout attribute what sticks out of the content column at the window's width: every table whose right
-// edge passes the column's (a table must wrap, not scroll), and every other element that does so outside a box that
-// scrolls on its own (a code block may scroll inside its box).
-window.addEventListener("load", () => {
+// Injected into a copy of a built page by tests/test_docs_browser.py: once the page has loaded and MathJax (where the
+// page has formulas) has typeset them, it records in the body's data-layout attribute what sticks out of the content
+// column at the window's width: every table whose right edge passes the column's (a table must wrap, not scroll), and
+// every other element that does so outside a box that scrolls on its own (a code block may scroll inside its box);
+// and how many formulas the page has and how many MathJax rendered.
+const measure = () => {
   const column = document.querySelector("div[itemprop=articleBody]") || document.querySelector(".rst-content");
   const style = getComputedStyle(column);
   const box = column.getBoundingClientRect();
@@ -26,5 +27,11 @@ window.addEventListener("load", () => {
       report.overflowing.push({ tag: element.tagName, past: Math.round(r.right - edge), text: describe(element) });
     }
   }
+  report.formulas = column.querySelectorAll(".math").length;
+  report.rendered = column.querySelectorAll(".math mjx-container").length;
   document.body.setAttribute("data-layout", JSON.stringify(report));
+};
+window.addEventListener("load", () => {
+  const typeset = window.MathJax && window.MathJax.startup ? window.MathJax.startup.promise : Promise.resolve();
+  typeset.then(measure, measure);
 });

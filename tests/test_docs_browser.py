@@ -1,7 +1,7 @@
 """The documentation site as a reader sees it: every built page rendered in headless Chromium at 1024 px, where no table
-may be wider than the content column (tables wrap, they do not scroll) and no other element may pass the column's
-edge outside a box that scrolls on its own (code blocks may). Debian's ``chromium`` package; skipped where no Chromium
-is installed (``.ci/run`` installs it)."""
+may be wider than the content column (tables wrap, they do not scroll), no other element may pass the column's edge
+outside a box that scrolls on its own (code blocks may), and every formula is rendered by the MathJax the site carries
+(no network). Debian's ``chromium`` package; skipped where no Chromium is installed (``.ci/run`` installs it)."""
 
 import html as html_module
 import json
@@ -41,10 +41,12 @@ def layout(page: Path, width: int) -> dict:
 def test_nothing_is_cut_off_at_1024_px(html: Path) -> None:
     pages = sorted(page for page in html.rglob("*.html") if page.name not in GENERATED and "_modules" not in page.parts)
     assert len(pages) >= 13
-    problems = {}
+    problems, formulas = {}, 0
     for page in pages:
         found = layout(page, WIDTH)
         assert found["columnWidth"] > 500, found  # the probe found the content column
-        if found["tables"] or found["overflowing"]:
+        formulas += found["formulas"]
+        if found["tables"] or found["overflowing"] or found["rendered"] != found["formulas"]:
             problems[page.relative_to(html).as_posix()] = found
     assert not problems, json.dumps(problems, indent=1)
+    assert formulas >= 10  # the formulas of the ACE, ACETQC, ACECrossQ and causal discovery pages
