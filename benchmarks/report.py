@@ -17,6 +17,8 @@ of Y (ties count half), read as "no difference detected" when its 95% interval i
 - per task, how active ACE's two parts were in each variant: the largest ``|w_i - 1|`` of the causal weights over a
   run's fits (median and range over the seeds) and the soft resets per run, also in the reading;
 - the ablations, per task, against the variant they ablate and against the baseline;
+- which of ACE's two parts a difference comes from, where the baseline, an ACE variant and its two one-part ablations
+  form a 2x2 design with enough seeds on a task: each part's main effect and their interaction (:mod:`benchmarks.parts`);
 - the learning curves (IQM over the seeds, each seed faint), and the runs still missing with the core-hours they need
   (at the measured speed of their task, else the campaign file's estimate).
 
@@ -25,6 +27,7 @@ percentile bootstrap computes the same intervals.
 """
 
 import argparse
+from dataclasses import astuple
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +41,7 @@ from matplotlib.ticker import StrMethodFormatter
 from rliable import metrics
 from scipy import stats
 
+from benchmarks import parts
 from benchmarks.campaign import RESULTS, ROOT, Campaign, load_results
 
 # The authors' reported final returns (read by eye off the curves of their project page: approximate), by task and
@@ -379,6 +383,81 @@ def ablation_section(campaign: Campaign, seeds: pd.DataFrame, reps: int) -> list
     return lines
 
 
+def designs(campaign: Campaign) -> list[parts.Cells]:
+    """The 2x2 designs of the campaign: the baseline (neither of ACE's parts), a variant with both and its two
+    ablations (see :func:`parent`) with one part each."""
+    names = [variant.name for variant in campaign.variants]
+    run = {variant.name: parts.variant_parts(variant, campaign.hyperparams) for variant in campaign.variants}
+    both = frozenset(parts.PART_SETTINGS)
+    found = []
+    for name in names:
+        if name == campaign.baseline or run[name] != both or run[campaign.baseline]:
+            continue
+        one_part = {run[child]: child for child in names if parent(child, names) == name}
+        causal_only, reset_only = one_part.get(frozenset({"causal step"})), one_part.get(frozenset({"soft reset"}))
+        if causal_only and reset_only:
+            found.append(parts.Cells(campaign.baseline, causal_only, reset_only, name))
+    return found
+
+
+def design_effects(campaign: Campaign, seeds: pd.DataFrame, reps: int) -> list[tuple[str, parts.Cells, list[parts.Effect]]]:
+    """``(task, cells, effects)`` for every design and task where each of the four cells has the seeds an interval
+    needs."""
+    found = []
+    for cells in designs(campaign):
+        for task in (task.env_id for task in campaign.tasks):
+            task_seeds = seeds[seeds.task == task]
+            samples: parts.CellSamples = (
+                values(task_seeds, cells.neither, "final"),
+                values(task_seeds, cells.causal_only, "final"),
+                values(task_seeds, cells.reset_only, "final"),
+                values(task_seeds, cells.both, "final"),
+            )
+            if min(map(len, samples)) >= MIN_SEEDS_FOR_AN_INTERVAL:
+                found.append((task, cells, parts.effects(samples, reps)))
+    return found
+
+
+def parts_section(campaign: Campaign, seeds: pd.DataFrame, reps: int) -> list[str]:
+    """Which of ACE's parts each difference comes from, per 2x2 design and task (:mod:`benchmarks.parts`)."""
+    cells_of = designs(campaign)
+    if not cells_of:
+        return []
+    lines = [
+        "## Which part of ACE",
+        "",
+        "The baseline, ACE and its two one-part ablations form a 2x2 design: causal step off/on x soft reset off/on. A "
+        "part's main effect is the mean final return of the runs with it minus the runs without, averaged over the other "
+        "part's two levels; the interaction is how much the causal step's effect changes with the reset. Intervals: 95% "
+        "percentile bootstrap, each cell's seeds resampled independently; p: two-sided permutation test exchanging the "
+        "part's label within each level of the other part (10,000 relabellings). An effect reads as detected where its "
+        f"interval excludes 0 and p < 0.05. Only tasks where every cell has at least {MIN_SEEDS_FOR_AN_INTERVAL} seeds.",
+        "",
+    ]
+    found = design_effects(campaign, seeds, reps)
+    for task, cells, effects in found:
+        task_seeds = seeds[seeds.task == task]
+        means = ", ".join(
+            f"{name} {values(task_seeds, name, 'final').mean():.0f} ({len(values(task_seeds, name, 'final'))} seeds)"
+            for name in astuple(cells)
+        )
+        rows = [
+            {
+                "effect": effect.name,
+                "final return": f"{effect.value:+.0f}",
+                "95% CI": f"[{effect.low:+.0f}, {effect.high:+.0f}]",
+                "permutation p": "" if np.isnan(effect.p) else f"{effect.p:.4f}",
+            }
+            for effect in effects
+        ]
+        lines += [f"### {task}: {cells.both}", "", f"Mean final return per cell: {means}.", ""]
+        lines += [pd.DataFrame(rows).to_markdown(index=False), "", scope_line(campaign, f"on {task}"), ""]
+        lines += [*(parts.reading(effect, cells) for effect in effects), ""]
+    if not found:
+        lines += [f"No task has {MIN_SEEDS_FOR_AN_INTERVAL} seeds in each of the four cells yet.", ""]
+    return lines
+
+
 def seed_ranges(seeds: list[int]) -> str:
     """``[0, 1, 2, 5]`` as ``0-2, 5``."""
     spans: list[list[int]] = []
@@ -548,7 +627,7 @@ def main_pairs(campaign: Campaign, seeds: pd.DataFrame) -> list[tuple[str, str, 
 def headline(campaign: Campaign, seeds: pd.DataFrame, reps: int) -> list[str]:
     """The answer in two sentences: how each variant ended against the baseline on each task, and how active ACE's two
     parts were there (what a difference, or its absence, can come from)."""
-    verdicts, parts = [], []
+    verdicts, activities = [], []
     for task, x, y in main_pairs(campaign, seeds):
         task_seeds = seeds[seeds.task == task]
         p, low, high = probability_of_improvement(values(task_seeds, x, "final"), values(task_seeds, y, "final"), reps)
@@ -565,15 +644,28 @@ def headline(campaign: Campaign, seeds: pd.DataFrame, reps: int) -> list[str]:
         if row is not None:
             weights = row[WEIGHTS_COLUMN].split(" (")[0]
             active = "no causal step" if weights == "no causal step" else f"causal weights within {weights} of 1"
-            parts.append(f"on `{task}` {active} and {row['resets per run']} soft resets per run")
+            activities.append(f"on `{task}` {active} and {row['resets per run']} soft resets per run")
     if not verdicts:
         return [
             f"Not enough runs yet for a reading (at least {MIN_SEEDS_FOR_AN_INTERVAL} seeds of a variant and the baseline)."
         ]
     sentences = f"At {campaign.budget:,} env steps, " + "; ".join(verdicts) + "."
-    if parts:
-        sentences += " " + x_parts(parts)
+    if activities:
+        sentences += " " + x_parts(activities)
+    attributed = [f"on `{task}` {attribution(effects)}" for task, _, effects in design_effects(campaign, seeds, reps)]
+    if attributed:
+        sentences += " Which part (2x2 design with the ablations): " + "; ".join(attributed) + "."
     return [sentences]
+
+
+def attribution(effects: list[parts.Effect]) -> str:
+    """The main effects a 2x2 design detects, in a few words (see :func:`benchmarks.parts.reading`)."""
+    detected = [
+        f"the {effect.name} {effect.value:+.0f} [{effect.low:+.0f}, {effect.high:+.0f}] (p = {effect.p:.4f})"
+        for effect in effects
+        if effect.name != "interaction" and effect.detected
+    ]
+    return ("a detected effect of " + " and ".join(detected)) if detected else "no effect of either part detected"
 
 
 def x_parts(parts: list[str]) -> str:
@@ -705,6 +797,7 @@ def report(campaign: Campaign, campaign_file: Path, results_folder: Path, docs: 
         lines += ["Final return per seed:", "", shown.to_markdown(missingval="", floatfmt=".0f"), ""]
         lines += activity_table
     lines += ablation_section(campaign, seeds, reps)
+    lines += parts_section(campaign, seeds, reps)
     if missing:
         lines += missing_section(campaign, missing, seeds)
     lines += provenance(campaign, campaign_file, results_folder, results)

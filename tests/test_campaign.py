@@ -1,6 +1,7 @@
 """The learning campaign: the runner (a tiny campaign end to end on Pendulum) and the report (on fixture results)."""
 
 import fcntl
+import itertools
 import json
 import os
 import re
@@ -14,6 +15,7 @@ import yaml
 from rliable import metrics
 from scipy import stats
 
+from benchmarks import parts
 from benchmarks import report as report_module
 from benchmarks.campaign import Campaign, Run, RunTakenElsewhere, train_run
 from benchmarks.report import (
@@ -380,6 +382,72 @@ def test_authors_values_only_for_the_variants_they_are_for(tmp_path):
         assert ("The authors report" in text) == (expected is not None) and (expected is None or expected in text)
         first, second = variants
         assert f"- {second} against {first}: 1 vs 1 seeds, too few for an interval: nothing to read yet." in text
+
+
+def test_main_effects_and_interaction_of_a_2x2_design():
+    base = np.random.default_rng(0).normal(300.0, 40.0, size=10)
+    # cells: neither, causal step only, reset only, both; the causal step -80, the reset +5, each whatever the other
+    cells = (base, base - 80.0, base + 5.0, base - 75.0)
+    causal, reset, interaction = parts.effects(cells, reps=2000)
+    assert causal.value == pytest.approx(-80.0) and causal.low < -80.0 < causal.high and causal.detected
+    assert causal.p < 0.01
+    assert reset.value == pytest.approx(5.0) and reset.p > 0.05 and not reset.detected  # 5 against a spread of 40
+    assert interaction.value == pytest.approx(0.0) and np.isnan(interaction.p) and not interaction.detected
+    # the interaction: the causal step's effect with the reset minus without
+    shifted = (base, base - 80.0, base + 20.0, base + 20.0)
+    assert parts.interaction(*shifted) == pytest.approx(80.0)
+
+
+def test_stratified_permutation_p_is_the_exact_one():
+    # 2 seeds per cell: 6 relabellings within each stratum, 36 in all; the sampled p converges to the exact p
+    cells = (np.array([1.0, 4.0]), np.array([3.0, 6.0]), np.array([0.0, 2.0]), np.array([5.0, 7.0]))
+    for name, statistic, (a, b, c, d) in (
+        ("causal step", parts.causal_effect, (0, 1, 2, 3)),  # strata: (neither | causal), (reset | both)
+        ("soft reset", parts.reset_effect, (0, 2, 1, 3)),  # strata: (neither | reset), (causal | both)
+    ):
+        observed = abs(statistic(*cells))
+        first, second = np.concatenate([cells[a], cells[b]]), np.concatenate([cells[c], cells[d]])
+        extreme = []
+        for i in itertools.combinations(range(4), 2):
+            for j in itertools.combinations(range(4), 2):
+                relabelled = [None] * 4
+                relabelled[a], relabelled[b] = first[list(i)], np.delete(first, list(i))
+                relabelled[c], relabelled[d] = second[list(j)], np.delete(second, list(j))
+                extreme.append(abs(statistic(*relabelled)) >= observed - 1e-12)
+        assert parts.permutation_p(name, cells, reps=40_000) == pytest.approx(np.mean(extreme), abs=0.01)
+
+
+@pytest.mark.usefixtures("intervals_from_two_seeds")
+def test_report_attributes_a_difference_to_aces_parts_by_their_settings(tmp_path):
+    variants = {
+        "SAC": {"algo": "sac"},
+        "ACE": {"algo": "ace"},
+        "ACE-without-fit": {"algo": "ace", "causal_method": None},  # the design comes from settings, not names
+        "ACE-without-reset": {"algo": "ace", "reset_mode": None},
+        "ACE-standardized": {"algo": "ace", "standardize_causal_effects": True},  # both parts, no ablations: no design
+    }
+    campaign_file = write_campaign(
+        tmp_path, budget=100, evaluation={"every": 50, "episodes": 1}, seeds=[0, 1, 2, 3], variants=variants
+    )
+    campaign = Campaign.load(campaign_file)
+    sac = [200.0, 260.0, 300.0, 340.0]
+    finals = {
+        ("Pendulum-v1", "SAC"): sac,
+        ("Pendulum-v1", "ACE"): [x - 100 for x in sac],
+        ("Pendulum-v1", "ACE-without-fit"): [x + 1 for x in sac],
+        ("Pendulum-v1", "ACE-without-reset"): [x - 99 for x in sac],
+        ("Pendulum-v1", "ACE-standardized"): sac,
+    }
+    write_fixture_results(campaign, tmp_path / "results", finals)
+    assert report_module.designs(campaign) == [parts.Cells("SAC", "ACE-without-reset", "ACE-without-fit", "ACE")]
+    text = report(campaign, campaign_file, tmp_path / "results", tmp_path / "docs", reps=500)
+    section = text.split("## Which part of ACE")[1].split("## How these runs were made")[0]
+    assert "### Pendulum-v1: ACE\n" in section and "ACE-standardized" not in section
+    assert "Mean final return per cell: SAC 275 (4 seeds), ACE-without-reset 176 (4 seeds)" in section
+    assert re.search(r"\| causal step +\| +-100 \|", section) and re.search(r"\| soft reset +\| +[+-]0 \|", section)
+    assert "- Runs with the causal step end 100 lower on average (-100, 95% CI [" in section
+    assert re.search(r"- No effect of the soft reset detected \([+-]0, 95% CI \[", section)
+    assert "Which part (2x2 design with the ablations): on `Pendulum-v1` a detected effect of the causal step -100" in text
 
 
 def test_ablations_are_compared_with_their_parent_and_the_baseline():
