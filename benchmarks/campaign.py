@@ -8,7 +8,9 @@ A campaign file (YAML) declares the grid: ``tasks`` x ``variants`` x ``seeds`` (
 or names it in ``gym_id`` with ``env_kwargs`` for ``gym.make``: Meta-World's MT1 tasks share one id), the ``budget``
 of env steps of a run, the ``evaluation`` protocol and the hyperparameters common to every variant; each variant names
 its ``algo`` (``sac``, ``ace``, ``tqc``, ``ace_tqc``, ``crossq``, ``ace_crossq``) and may name the ``tasks`` it runs on
-(default: all); the ``baseline`` variant (default ``SAC``) is the one the report compares the others with; its
+(default: all) and, for a control of ACE's causal step, ``causal_weights_control: shuffled`` (after every fit the
+weights are permuted across the action dimensions at random: the same sizes, assigned to dimensions regardless of
+their causal effects); the ``baseline`` variant (default ``SAC``) is the one the report compares the others with; its
 ``notes`` tell the report's reader what the result files cannot (such as what changed between the commits the runs
 ran at). Each run trains in a fresh worker process (``--workers`` at once, one torch thread each) and is evaluated on
 its own evaluation env, deterministically, before training and every ``evaluation.every`` env steps. A finished run
@@ -60,6 +62,9 @@ ALGOS = {
     "crossq": "sb3_contrib.CrossQ",
     "ace_crossq": "sb3_ace.ACECrossQ",
 }
+# A variant setting for the runner, not the learner: what becomes of the causal weights after every fit
+WEIGHTS_CONTROL = "causal_weights_control"
+WEIGHTS_CONTROLS = ("shuffled",)
 # Packages whose versions a result records
 VERSIONED_PACKAGES = (
     "sb3-ace",
@@ -165,6 +170,12 @@ class Campaign:
                 raise ValueError(f"{path}: variant {name}: algo must be one of {sorted(ALGOS)}, got {algo!r}")
             priority = settings.pop("priority", 0)
             tasks = settings.pop("tasks", None)
+            control = settings.get(WEIGHTS_CONTROL)
+            if control is not None and (control not in WEIGHTS_CONTROLS or not algo.startswith("ace")):
+                raise ValueError(
+                    f"{path}: variant {name}: {WEIGHTS_CONTROL} must be one of {WEIGHTS_CONTROLS} on one of ACE's learners, "
+                    f"got {control!r} on {algo!r}"
+                )
             if tasks is not None and not set(tasks) <= set(spec["tasks"]):
                 raise ValueError(f"{path}: variant {name}: tasks {sorted(set(tasks) - set(spec['tasks']))} are not in tasks")
             variants.append(Variant(name, algo, settings, priority, None if tasks is None else tuple(tasks)))
@@ -340,6 +351,8 @@ def train(run: Run, campaign: Campaign, device: str, threads: int, commit: str) 
     kwargs = copy.deepcopy({**campaign.hyperparams, **run.variant.kwargs})
     policy = kwargs.pop("policy", "MlpPolicy")
     settings = {"policy": policy, **copy.deepcopy(kwargs)}  # as given: SB3 adds to policy_kwargs in place
+    shuffle_weights = kwargs.pop(WEIGHTS_CONTROL, None) == "shuffled"
+    shuffle_rng = np.random.default_rng(run.seed + 20_000)  # its own stream: the run's other randomness is untouched
     module, name = ALGOS[run.variant.algo].rsplit(".", 1)
     algo_class = getattr(importlib.import_module(module), name)
     model = algo_class(policy, Monitor(run.task.make()), seed=run.seed, device=device, **kwargs)
@@ -354,13 +367,16 @@ def train(run: Run, campaign: Campaign, device: str, threads: int, commit: str) 
     def record_ace_activity() -> None:
         """After each env step: a fit (during the step) or a reset (in the updates before it) shows in the counters."""
         if getattr(model, "num_causal_fits", 0) > len(fits):
-            fits.append(
-                {
-                    "step": model.num_timesteps,
-                    "weights": model.causal_weights.tolist(),
-                    "coefficients": model.causal_coefficients.tolist(),
-                }
-            )
+            fit = {
+                "step": model.num_timesteps,
+                "weights": model.causal_weights.tolist(),
+                "coefficients": model.causal_coefficients.tolist(),
+            }
+            if shuffle_weights:  # ACE's callbacks run first: the permuted weights enter this step's updates
+                order = shuffle_rng.permutation(len(fit["weights"]))
+                model.actor.causal_weights.copy_(model.actor.causal_weights[th.as_tensor(order)])
+                fit |= {"fitted_weights": fit["weights"], "weights": model.causal_weights.tolist()}
+            fits.append(fit)
         if getattr(model, "num_resets", 0) > len(resets):
             # after the train() call that ran the reset's update; its measurements: the actor's beta and the retention
             resets.append(

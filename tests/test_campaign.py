@@ -17,7 +17,7 @@ from scipy import stats
 
 from benchmarks import parts
 from benchmarks import report as report_module
-from benchmarks.campaign import Campaign, Run, RunTakenElsewhere, train_run
+from benchmarks.campaign import Campaign, Run, RunTakenElsewhere, train, train_run
 from benchmarks.report import (
     average_probability_of_improvement,
     comparisons,
@@ -191,6 +191,26 @@ def test_the_learners_and_their_ace_versions_train_in_a_campaign(tmp_path):
         result = json.loads((tmp_path / "results" / "tiny" / "Pendulum-v1" / variant / "seed0.json").read_text())
         assert result["algo"] == variants[variant]["algo"] and result["curve"][-1]["step"] == 300
         assert (result["causal_weights"] is None) == (not variant.startswith("ACE"))
+
+
+def test_shuffled_weights_control_permutes_every_fit_and_leaves_the_rest_of_the_run_alone(tmp_path):
+    ace = TINY_CAMPAIGN["variants"]["ACE"]
+    variants = {"ACE": ace, "ACE-shuffled": {**ace, "causal_weights_control": "shuffled"}}
+    tasks = {"Hopper-v5": {}}  # 3 action dimensions to permute
+    campaign = Campaign.load(write_campaign(tmp_path, tasks=tasks, variants=variants, seeds=[0], baseline="ACE"))
+    runs = {run.variant.name: run for run in campaign.runs()}
+    plain, shuffled = (train(runs[name], campaign, "cpu", 1, "abc") for name in ("ACE", "ACE-shuffled"))
+    assert shuffled["hyperparams"]["causal_weights_control"] == "shuffled"  # recorded, and not passed to ACE
+    assert [fit["step"] for fit in shuffled["causal_fits"]] == [100, 200, 300]
+    # until the first fit, the two runs are the same run; the first fit is too: the shuffle draws from its own stream
+    assert shuffled["curve"][0] == plain["curve"][0]
+    assert shuffled["causal_fits"][0]["fitted_weights"] == plain["causal_fits"][0]["weights"]
+    for fit in shuffled["causal_fits"]:
+        assert sorted(fit["weights"]) == sorted(fit["fitted_weights"])  # the same sizes
+    assert any(fit["weights"] != fit["fitted_weights"] for fit in shuffled["causal_fits"])  # on other dimensions
+    assert shuffled["causal_weights"] == shuffled["causal_fits"][-1]["weights"]  # what the updates used
+    with pytest.raises(ValueError, match="causal_weights_control must be one of"):
+        Campaign.load(write_campaign(tmp_path, variants={"SAC": {"algo": "sac", "causal_weights_control": "shuffled"}}))
 
 
 def test_runs_whose_libraries_differ_from_their_tasks_finished_runs_are_not_started(tmp_path):
