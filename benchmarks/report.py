@@ -400,18 +400,20 @@ def designs(campaign: Campaign) -> list[parts.Cells]:
     return found
 
 
-def design_effects(campaign: Campaign, seeds: pd.DataFrame, reps: int) -> list[tuple[str, parts.Cells, list[parts.Effect]]]:
-    """``(task, cells, effects)`` for every design and task where each of the four cells has the seeds an interval
-    needs."""
+def design_effects(
+    campaign: Campaign, seeds: pd.DataFrame, reps: int, metric: str = "final"
+) -> list[tuple[str, parts.Cells, list[parts.Effect]]]:
+    """``(task, cells, effects)`` on ``metric`` (``"final"`` or ``"auc"``) for every design and task where each of the
+    four cells has the seeds an interval needs."""
     found = []
     for cells in designs(campaign):
         for task in (task.env_id for task in campaign.tasks):
             task_seeds = seeds[seeds.task == task]
             samples: parts.CellSamples = (
-                values(task_seeds, cells.neither, "final"),
-                values(task_seeds, cells.causal_only, "final"),
-                values(task_seeds, cells.reset_only, "final"),
-                values(task_seeds, cells.both, "final"),
+                values(task_seeds, cells.neither, metric),
+                values(task_seeds, cells.causal_only, metric),
+                values(task_seeds, cells.reset_only, metric),
+                values(task_seeds, cells.both, metric),
             )
             if min(map(len, samples)) >= MIN_SEEDS_FOR_AN_INTERVAL:
                 found.append((task, cells, parts.effects(samples, reps)))
@@ -419,40 +421,43 @@ def design_effects(campaign: Campaign, seeds: pd.DataFrame, reps: int) -> list[t
 
 
 def parts_section(campaign: Campaign, seeds: pd.DataFrame, reps: int) -> list[str]:
-    """Which of ACE's parts each difference comes from, per 2x2 design and task (:mod:`benchmarks.parts`)."""
-    cells_of = designs(campaign)
-    if not cells_of:
+    """Which of ACE's parts each difference comes from, per 2x2 design and task (:mod:`benchmarks.parts`): the effects
+    on the final return (read) and on the AUC (where along the run they are)."""
+    if not designs(campaign):
         return []
     lines = [
         "## Which part of ACE",
         "",
         "The baseline, ACE and its two one-part ablations form a 2x2 design: causal step off/on x soft reset off/on. A "
-        "part's main effect is the mean final return of the runs with it minus the runs without, averaged over the other "
-        "part's two levels; the interaction is how much the causal step's effect changes with the reset. Intervals: 95% "
-        "percentile bootstrap, each cell's seeds resampled independently; p: two-sided permutation test exchanging the "
-        "part's label within each level of the other part (10,000 relabellings). An effect reads as detected where its "
-        f"interval excludes 0 and p < 0.05. Only tasks where every cell has at least {MIN_SEEDS_FOR_AN_INTERVAL} seeds.",
+        "part's main effect is the mean return of the runs with it minus the runs without, averaged over the other "
+        "part's two levels; the interaction is how much the causal step's effect changes with the reset. On the final "
+        "return and on the AUC (the mean over the run's evaluations: an effect on the final return that the AUC does "
+        "not show came late in the run). Intervals: 95% percentile bootstrap, each cell's seeds resampled "
+        "independently; p: two-sided permutation test exchanging the part's label within each level of the other part "
+        "(10,000 relabellings). An effect reads as detected where its interval excludes 0 and p < 0.05. Only tasks "
+        f"where every cell has at least {MIN_SEEDS_FOR_AN_INTERVAL} seeds.",
         "",
     ]
     found = design_effects(campaign, seeds, reps)
-    for task, cells, effects in found:
+    along_the_run = design_effects(campaign, seeds, reps, metric="auc")
+    for (task, cells, effects), (_, _, auc_effects) in zip(found, along_the_run, strict=True):
         task_seeds = seeds[seeds.task == task]
         means = ", ".join(
             f"{name} {values(task_seeds, name, 'final').mean():.0f} ({len(values(task_seeds, name, 'final'))} seeds)"
             for name in astuple(cells)
         )
-        rows = [
-            {
-                "effect": effect.name,
-                "final return": f"{effect.value:+.0f}",
-                "95% CI": f"[{effect.low:+.0f}, {effect.high:+.0f}]",
-                "permutation p": "" if np.isnan(effect.p) else f"{effect.p:.4f}",
-            }
-            for effect in effects
-        ]
+        rows = []
+        for effect, auc in zip(effects, auc_effects, strict=True):
+            row = {"effect": effect.name}
+            for metric, on in (("final", effect), ("AUC", auc)):
+                row[f"{metric} [95% CI]"] = f"{on.value:+.0f} [{on.low:+.0f}, {on.high:+.0f}]"
+                row[f"{metric} p"] = "" if np.isnan(on.p) else f"{on.p:.4f}"
+            rows.append(row)
         lines += [f"### {task}: {cells.both}", "", f"Mean final return per cell: {means}.", ""]
         lines += [pd.DataFrame(rows).to_markdown(index=False), "", scope_line(campaign, f"on {task}"), ""]
-        lines += [*(parts.reading(effect, cells) for effect in effects), ""]
+        lines += [*(parts.reading(effect, cells) for effect in effects)]
+        along = [f"the {auc.name} {auc.value:+.0f} [{auc.low:+.0f}, {auc.high:+.0f}]" for auc in auc_effects if auc.detected]
+        lines += [f"- Along the run (AUC): {'; '.join(along) if along else 'no effect detected'}.", ""]
     if not found:
         lines += [f"No task has {MIN_SEEDS_FOR_AN_INTERVAL} seeds in each of the four cells yet.", ""]
     return lines

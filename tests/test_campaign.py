@@ -464,9 +464,10 @@ def test_report_attributes_a_difference_to_aces_parts_by_their_settings(tmp_path
     section = text.split("## Which part of ACE")[1].split("## How these runs were made")[0]
     assert "### Pendulum-v1: ACE\n" in section and "ACE-standardized" not in section
     assert "Mean final return per cell: SAC 275 (4 seeds), ACE-without-reset 176 (4 seeds)" in section
-    assert re.search(r"\| causal step +\| +-100 \|", section) and re.search(r"\| soft reset +\| +[+-]0 \|", section)
+    assert re.search(r"\| causal step +\| -100 \[", section) and re.search(r"\| soft reset +\| [+-]0 \[", section)
     assert "- Runs with the causal step end 100 lower on average (-100, 95% CI [" in section
     assert re.search(r"- No effect of the soft reset detected \([+-]0, 95% CI \[", section)
+    assert "- Along the run (AUC): the causal step -50 [" in section  # curves 0, final / 2, final: AUC final / 2
     assert "Which part (2x2 design with the ablations): on `Pendulum-v1` a detected effect of the causal step -100" in text
 
 
