@@ -62,6 +62,13 @@ ALGOS = {
     "crossq": "sb3_contrib.CrossQ",
     "ace_crossq": "sb3_ace.ACECrossQ",
 }
+
+
+def is_ace(algo: str) -> bool:
+    """Whether ``algo`` (a key of :data:`ALGOS`) is one of ACE's learners."""
+    return ALGOS[algo].startswith("sb3_ace.")
+
+
 # A variant setting for the runner, not the learner: what becomes of the causal weights after every fit
 WEIGHTS_CONTROL = "causal_weights_control"
 WEIGHTS_CONTROLS = ("shuffled",)
@@ -171,7 +178,7 @@ class Campaign:
             priority = settings.pop("priority", 0)
             tasks = settings.pop("tasks", None)
             control = settings.get(WEIGHTS_CONTROL)
-            if control is not None and (control not in WEIGHTS_CONTROLS or not algo.startswith("ace")):
+            if control is not None and (control not in WEIGHTS_CONTROLS or not is_ace(algo)):
                 raise ValueError(
                     f"{path}: variant {name}: {WEIGHTS_CONTROL} must be one of {WEIGHTS_CONTROLS} on one of ACE's learners, "
                     f"got {control!r} on {algo!r}"

@@ -1,9 +1,10 @@
 """Which of ACE's two parts a difference comes from: the 2x2 design that a campaign's baseline, an ACE variant and its
 two one-part ablations (no causal step, no soft reset) form on a task.
 
-With the four cells (causal step off/on x soft reset off/on), each part's main effect is the mean final return of the
-runs with it minus that of the runs without, averaged over the other part's two levels (Montgomery, *Design and
-Analysis of Experiments*, ch. 5), and the interaction is how much one part's effect changes with the other::
+With the four cells (causal step off/on x soft reset off/on), each part's main effect is the mean return (final, or
+the area under the curve) of the runs with it minus that of the runs without, averaged over the other part's two
+levels (Montgomery, *Design and Analysis of Experiments*, ch. 5), and the interaction is how much one part's effect
+changes with the other::
 
     causal step:  ((ACE - ACE-no-causal) + (ACE-no-reset - SAC)) / 2
     soft reset:   ((ACE - ACE-no-reset) + (ACE-no-causal - SAC)) / 2
@@ -22,9 +23,9 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from benchmarks.campaign import ALGOS, Variant
+from benchmarks.campaign import Variant, is_ace
 
-# The final returns of the four cells' seeds: neither part, causal step only, soft reset only, both
+# One value per seed (final return or AUC) of the four cells: neither part, causal step only, soft reset only, both
 CellSamples = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
 # ACE's two parts, by the setting that switches each off (None) in a variant of one of ACE's learners
@@ -33,7 +34,7 @@ PART_SETTINGS = {"causal step": "causal_method", "soft reset": "reset_mode"}
 
 def variant_parts(variant: Variant, hyperparams: dict[str, Any]) -> frozenset[str]:
     """The parts of ACE (keys of :data:`PART_SETTINGS`) that ``variant`` runs: none for a learner that is not ACE's."""
-    if not ALGOS[variant.algo].startswith("sb3_ace."):
+    if not is_ace(variant.algo):
         return frozenset()
     settings = {**hyperparams, **variant.kwargs}
     return frozenset(part for part, setting in PART_SETTINGS.items() if settings.get(setting, "default") is not None)
@@ -110,8 +111,8 @@ def permutation_p(effect: str, cells: CellSamples, reps: int, seed: int = 0) -> 
 
 
 def effects(cells: CellSamples, reps: int) -> list[Effect]:
-    """Both main effects and the interaction of the four cells' final returns (neither, causal only, reset only,
-    both), with their intervals and the main effects' p-values."""
+    """Both main effects and the interaction of the four cells' values (neither, causal only, reset only, both), with
+    their intervals (``reps`` bootstrap resamples) and the main effects' p-values (``reps`` relabellings)."""
     found = []
     for name, statistic in (("causal step", causal_effect), ("soft reset", reset_effect), ("interaction", interaction)):
         interval = stats.bootstrap(

@@ -434,7 +434,7 @@ def parts_section(campaign: Campaign, seeds: pd.DataFrame, reps: int) -> list[st
         "return and on the AUC (the mean over the run's evaluations: an effect on the final return that the AUC does "
         "not show came late in the run). Intervals: 95% percentile bootstrap, each cell's seeds resampled "
         "independently; p: two-sided permutation test exchanging the part's label within each level of the other part "
-        "(10,000 relabellings). An effect reads as detected where its interval excludes 0 and p < 0.05. Only tasks "
+        f"({reps:,} relabellings). An effect reads as detected where its interval excludes 0 and p < 0.05. Only tasks "
         f"where every cell has at least {MIN_SEEDS_FOR_AN_INTERVAL} seeds.",
         "",
     ]
