@@ -62,12 +62,14 @@ SEED_COLUMNS = [
     "seed",
     "final",
     "auc",
+    "final_success",
     "weight_activity",
     "activity_over",
     "resets",
     "steps_per_s",
     "minutes",
 ]
+FINAL_RETURN = "final return"
 
 
 def curves(results: list[dict[str, Any]]) -> pd.DataFrame:
@@ -96,20 +98,22 @@ def weight_activity(result: dict[str, Any]) -> tuple[float, str]:
 
 
 def per_seed(results: list[dict[str, Any]], budget: int) -> pd.DataFrame:
-    """One row per run: final return (at the budget), area under the curve (mean over evaluations), how active the
-    causal weights were (:func:`weight_activity`), the soft resets, speed."""
+    """One row per run: final return (at the budget), area under the curve (mean over evaluations), the final success
+    rate (NaN where the env reports no success), how active the causal weights were (:func:`weight_activity`), the
+    soft resets, speed."""
     rows = []
     for r in results:
         returns = [p["mean_return"] for p in r["curve"]]
-        final = [p["mean_return"] for p in r["curve"] if p["step"] == budget]
+        final = [p for p in r["curve"] if p["step"] == budget]
         activity, over = weight_activity(r)
         rows.append(
             {
                 "task": r["task"],
                 "variant": r["variant"],
                 "seed": r["seed"],
-                "final": final[0] if final else np.nan,
+                "final": final[0]["mean_return"] if final else np.nan,
                 "auc": float(np.mean(returns)),
+                "final_success": final[0].get("success_rate") if final else None,
                 "weight_activity": activity,
                 "activity_over": over,
                 "resets": r["curve"][-1].get("num_resets", 0),
@@ -117,7 +121,14 @@ def per_seed(results: list[dict[str, Any]], budget: int) -> pd.DataFrame:
                 "minutes": r["wall_seconds"] / 60,
             }
         )
-    return pd.DataFrame(rows, columns=SEED_COLUMNS).sort_values(["task", "variant", "seed"], ignore_index=True)
+    seeds = pd.DataFrame(rows, columns=SEED_COLUMNS).sort_values(["task", "variant", "seed"], ignore_index=True)
+    return seeds.astype({"final_success": float})  # None: NaN
+
+
+def measures(seeds: pd.DataFrame) -> list[tuple[str, str]]:
+    """``(column, name)`` of what a task's reading compares: the final return, and the final success rate where the
+    task's env reports success (Meta-World: the paper's measure)."""
+    return [("final", FINAL_RETURN)] + ([("final_success", "final success rate")] if seeds.final_success.notna().any() else [])
 
 
 # Fewest seeds of each variant an interval is computed with: with fewer, the percentile bootstrap's resamples take so
@@ -211,16 +222,19 @@ def interval_text(p: float, low: float, high: float) -> str:
     return f"{p:.2f} (no CI)" if np.isnan(low) else f"{p:.2f} [{low:.2f}, {high:.2f}]"
 
 
-def verdict(x: str, y: str, p: float, low: float, high: float, seeds: str, scope: str = "") -> str:
-    """One reading of P(X > Y) in final return: where its 95% interval lies from 0.5, and the seeds it rests on."""
+def verdict(
+    x: str, y: str, p: float, low: float, high: float, seeds: str, scope: str = "", measure: str = FINAL_RETURN
+) -> str:
+    """One reading of P(X > Y) in ``measure``: where its 95% interval lies from 0.5, and the seeds it rests on."""
+    named = "" if measure == FINAL_RETURN else f" in {measure}"
     if np.isnan(low):
-        return f"- {x} against {y}{scope}: {seeds}, too few for an interval: nothing to read yet."
+        return f"- {x} against {y}{named}{scope}: {seeds}, too few for an interval: nothing to read yet."
     stat = f"P({x} > {y}) = {p:.2f}, 95% CI [{low:.2f}, {high:.2f}], {seeds}"
     if low > 0.5:
-        return f"- {x} ends better than {y}{scope} ({stat}: the interval excludes 0.5)."
+        return f"- {x} ends better than {y}{named}{scope} ({stat}: the interval excludes 0.5)."
     if high < 0.5:
-        return f"- {x} ends worse than {y}{scope} ({stat}: the interval excludes 0.5)."
-    return f"- No difference detected between {x} and {y} in final return{scope} ({stat}: the interval includes 0.5)."
+        return f"- {x} ends worse than {y}{named}{scope} ({stat}: the interval excludes 0.5)."
+    return f"- No difference detected between {x} and {y} in {measure}{scope} ({stat}: the interval includes 0.5)."
 
 
 def values(seeds: pd.DataFrame, variant: str, metric: str) -> np.ndarray:
@@ -228,19 +242,24 @@ def values(seeds: pd.DataFrame, variant: str, metric: str) -> np.ndarray:
 
 
 def task_table(seeds: pd.DataFrame, variants: list[str], baseline: str, reps: int) -> pd.DataFrame:
-    """Per variant of one task: seeds, IQM and interval of final return and AUC, P(variant > baseline)."""
+    """Per variant of one task: seeds, IQM and interval of final return and AUC (and of the final success rate where
+    the env reports success), P(variant > baseline)."""
+    success = seeds.final_success.notna().any()
+    shown = [("final", "final return", ".0f"), ("auc", "AUC", ".0f")] + (
+        [("final_success", "final success", ".2f")] if success else []
+    )
     rows = []
     for variant in variants:
         runs = seeds[seeds.variant == variant]
         if runs.empty:
             continue
         row: dict[str, Any] = {"variant": variant, "seeds": len(runs)}
-        for metric, name in (("final", "final return"), ("auc", "AUC")):
+        for metric, name, digits in shown:
             value, low, high = iqm_interval(runs[metric].to_numpy(dtype=float), reps)
-            row[f"{name} IQM"] = f"{value:.0f}"
-            row[f"{name} 95% CI"] = f"[{low:.0f}, {high:.0f}]" if not np.isnan(low) else "(too few seeds)"
+            row[f"{name} IQM"] = f"{value:{digits}}"
+            row[f"{name} 95% CI"] = f"[{low:{digits}}, {high:{digits}}]" if not np.isnan(low) else "(too few seeds)"
         if variant != baseline and (seeds.variant == baseline).any():
-            for metric, name in (("final", "final"), ("auc", "AUC")):
+            for metric, name in (("final", "final"), ("auc", "AUC")) + ((("final_success", "success"),) if success else ()):
                 p = probability_of_improvement(values(seeds, variant, metric), values(seeds, baseline, metric), reps)
                 row[f"P(> {baseline}), {name}"] = interval_text(*p)
         rows.append(row)
@@ -248,14 +267,17 @@ def task_table(seeds: pd.DataFrame, variants: list[str], baseline: str, reps: in
 
 
 def reading(seeds: pd.DataFrame, pairs: list[tuple[str, str]], reps: int) -> list[str]:
-    """One sentence per pair (X, Y) of one task with runs of both: what the final returns say, from P(X > Y)'s interval."""
+    """One sentence per pair (X, Y) of one task with runs of both and per measure (:func:`measures`): what the final
+    values say, from P(X > Y)'s interval."""
     sentences = []
     for x, y in pairs:
-        xs, ys = values(seeds, x, "final"), values(seeds, y, "final")
-        if len(xs) and len(ys):
-            sentences.append(verdict(x, y, *probability_of_improvement(xs, ys, reps), f"{len(xs)} vs {len(ys)} seeds"))
-        elif len(xs):
-            sentences.append(f"- {x} against {y}: no run of {y} on this task yet.")
+        for metric, measure in measures(seeds):
+            xs, ys = values(seeds, x, metric), values(seeds, y, metric)
+            if len(xs) and len(ys):
+                p = probability_of_improvement(xs, ys, reps)
+                sentences.append(verdict(x, y, *p, f"{len(xs)} vs {len(ys)} seeds", measure=measure))
+            elif len(xs) and metric == "final":
+                sentences.append(f"- {x} against {y}: no run of {y} on this task yet.")
     return sentences
 
 
@@ -645,6 +667,10 @@ def headline(campaign: Campaign, seeds: pd.DataFrame, reps: int) -> list[str]:
             else f"no difference detected between {x} and {y}"
         )
         verdicts.append(f"on `{task}` {found} (P({x} > {y}) = {p:.2f}, 95% CI [{low:.2f}, {high:.2f}], {n})")
+        if task_seeds.final_success.notna().any():
+            xs, ys = values(task_seeds, x, "final_success"), values(task_seeds, y, "final_success")
+            p, low, high = probability_of_improvement(xs, ys, reps)
+            verdicts[-1] += f", in final success rate P({x} > {y}) = {p:.2f} [{low:.2f}, {high:.2f}]"
         row = activity(task_seeds, x)
         if row is not None:
             weights = row[WEIGHTS_COLUMN].split(" (")[0]
@@ -691,14 +717,21 @@ def summary(campaign: Campaign, seeds: pd.DataFrame, reps: int, figure: Path | N
             row["final return, IQM [95% CI]"] = f"{value:.0f} [{low:.0f}, {high:.0f}]"
             p = probability_of_improvement(values(task_seeds, variant, "final"), values(task_seeds, y, "final"), reps)
             row[f"P(> {y})"] = "" if variant == y else interval_text(*p)
+            if task_seeds.final_success.notna().any():
+                value, low, high = iqm_interval(values(task_seeds, variant, "final_success"), reps)
+                row["final success, IQM [95% CI]"] = f"{value:.2f} [{low:.2f}, {high:.2f}]"
+                successes = (values(task_seeds, variant, "final_success"), values(task_seeds, y, "final_success"))
+                row[f"P(> {y}), success"] = (
+                    "" if variant == y else interval_text(*probability_of_improvement(*successes, reps))
+                )
             rows.append(row)
     lines = [
         f"Learning campaign `{campaign.name}`: {campaign.budget:,} env steps per run, "
         f"{campaign.description.split('.')[0].strip()}. {' '.join(headline(campaign, seeds, reps))}",
         "",
     ]
-    if rows:
-        lines += [pd.DataFrame(rows).to_markdown(index=False), ""]
+    if rows:  # a task without success rates: empty success cells
+        lines += [pd.DataFrame(rows).fillna("").to_markdown(index=False), ""]
     if figure is not None:  # scaled to the column: Sphinx links it to the full-size image
         lines += [f"```{{image}} /campaigns/{figure.name}", f":alt: Learning curves of {campaign.name}", ":width: 100%"]
         lines += ["```", ""]
@@ -793,13 +826,15 @@ def report(campaign: Campaign, campaign_file: Path, results_folder: Path, docs: 
             counts = task_seeds.groupby("variant").size().tolist()
             lines += [scope_line(campaign, "on this task"), "", *sentences, *few_seeds_caveat(sentences, counts), ""]
         lines += authors_line(task, campaign)
-        wide = (
-            task_seeds.pivot(index="seed", columns="variant", values="final")
-            .reindex(columns=variants)
-            .dropna(how="all", axis=1)
-        )
-        shown = wide.astype(object).where(wide.notna(), None)  # a seed one variant has not run: an empty cell
-        lines += ["Final return per seed:", "", shown.to_markdown(missingval="", floatfmt=".0f"), ""]
+        for metric, measure in measures(task_seeds):
+            wide = (
+                task_seeds.pivot(index="seed", columns="variant", values=metric)
+                .reindex(columns=variants)
+                .dropna(how="all", axis=1)
+            )
+            shown = wide.astype(object).where(wide.notna(), None)  # a seed one variant has not run: an empty cell
+            digits = ".0f" if metric == "final" else ".2f"
+            lines += [f"{measure.capitalize()} per seed:", "", shown.to_markdown(missingval="", floatfmt=digits), ""]
         lines += activity_table
     lines += ablation_section(campaign, seeds, reps)
     lines += parts_section(campaign, seeds, reps)

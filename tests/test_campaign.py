@@ -368,6 +368,29 @@ def test_report_across_tasks_and_ablations_against_the_campaigns_baseline(tmp_pa
     assert (tmp_path / "docs" / "tiny.png").read_bytes().startswith(b"\x89PNG")
 
 
+@pytest.mark.usefixtures("intervals_from_two_seeds")
+def test_report_reads_the_success_rate_where_the_env_reports_one(tmp_path):
+    campaign_file = write_campaign(tmp_path, budget=100, evaluation={"every": 50, "episodes": 1}, seeds=[0, 1, 2, 3])
+    campaign = Campaign.load(campaign_file)
+    for run in campaign.runs():
+        ace = run.variant.name == "ACE"
+        result = fixture_result("Pendulum-v1", run.variant.name, run.seed, [0.0, 50.0, 100.0 + run.seed])  # tied returns
+        for point, success in zip(result["curve"], (0.0, 0.5, 0.6 + 0.1 * run.seed if ace else 0.1 * run.seed), strict=True):
+            point["success_rate"] = success  # ACE's final success 0.6-0.9, SAC's 0.0-0.3
+        path = run.result_path(tmp_path / "results", campaign)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(result))
+    text = report(campaign, campaign_file, tmp_path / "results", tmp_path / "docs", reps=500)
+    table = text.split("## Pendulum-v1")[1].split("Reading")[0]
+    assert "final success IQM" in table and "P(> SAC), success" in table
+    assert re.search(r"\| ACE +\| +4 \|.*\| +0.75 \| \[0.60, 0.90\]", table)  # IQM of 0.6-0.9: mean of 0.7, 0.8
+    assert "- No difference detected between ACE and SAC in final return (" in text  # the same returns
+    assert "- ACE ends better than SAC in final success rate (P(ACE > SAC) = 1.00, 95% CI [1.00, 1.00], 4 vs 4 seeds" in text
+    assert "in final success rate P(ACE > SAC) = 1.00 [1.00, 1.00]" in text.split("## Across tasks")[0]  # the headline
+    summary = (tmp_path / "docs" / "tiny_summary.md").read_text()  # what the algorithm pages include
+    assert "final success, IQM [95% CI]" in summary and "0.75 [0.60, 0.90]" in summary
+
+
 def test_report_without_results_says_so(tmp_path):
     campaign_file = write_campaign(tmp_path, baseline="TQC", variants={"TQC": {"algo": "tqc"}, "ACETQC": {"algo": "ace_tqc"}})
     text = report(Campaign.load(campaign_file), campaign_file, tmp_path / "results", tmp_path / "docs", reps=200)
