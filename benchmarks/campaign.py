@@ -5,7 +5,8 @@
     python -m benchmarks.campaign benchmarks/campaigns/sac_sized_100k.yml --list     # what is done, what is missing
 
 A campaign file (YAML) declares the grid: ``tasks`` x ``variants`` x ``seeds`` (a task is named by its Gymnasium id,
-or names it in ``gym_id`` with ``env_kwargs`` for ``gym.make``: Meta-World's MT1 tasks share one id), the ``budget``
+or names it in ``gym_id`` with ``env_kwargs`` for ``gym.make``: Meta-World's MT1 tasks share one id; ``make_seed: true``
+passes the run's seed to ``gym.make``, which MT1 needs to draw its goal positions reproducibly), the ``budget``
 of env steps of a run, the ``evaluation`` protocol and the hyperparameters common to every variant; each variant names
 its ``algo`` (``sac``, ``ace``, ``tqc``, ``ace_tqc``, ``crossq``, ``ace_crossq``) and may name the ``tasks`` it runs on
 (default: all) and, for a control of ACE's causal step, ``causal_weights_control: shuffled`` (after every fit the
@@ -101,15 +102,19 @@ class Task:
     minutes_per_run: float = 60.0  # prior estimate of one run's wall time, until a run of it has finished
     gym_id: str | None = None  # the Gymnasium id, where several tasks share one (Meta-World/MT1 and its env_name)
     env_kwargs: dict[str, Any] = field(default_factory=dict, hash=False)  # for gym.make
+    # gym.make gets the run's seed as ``seed=``: Meta-World's MT1 draws its 50 goal and object positions, and the first
+    # episode's task, from it (without it, from numpy's unseeded global state: a rerun would not repeat the run)
+    make_seed: bool = False
 
     @property
     def slug(self) -> str:
         return self.env_id.replace("/", "-")
 
-    def make(self) -> gym.Env:
+    def make(self, seed: int) -> gym.Env:
+        """The env, built with ``seed`` where the task's ``make_seed`` asks for it."""
         for package in self.gym_packages:
             importlib.import_module(package)
-        env = gym.make(self.gym_id or self.env_id, **self.env_kwargs)
+        env = gym.make(self.gym_id or self.env_id, **self.env_kwargs, **({"seed": seed} if self.make_seed else {}))
         if self.env_wrapper is not None:
             module, name = self.env_wrapper.rsplit(".", 1)
             env = getattr(importlib.import_module(module), name)(env)
@@ -200,6 +205,7 @@ class Campaign:
                     float(t.get("minutes_per_run", 60)),
                     t.get("gym_id"),
                     dict(t.get("env_kwargs") or {}),
+                    bool(t.get("make_seed", False)),
                 )
                 for env_id, t in spec["tasks"].items()
             ),
@@ -362,8 +368,8 @@ def train(run: Run, campaign: Campaign, device: str, threads: int, commit: str) 
     shuffle_rng = np.random.default_rng(run.seed + 20_000)  # its own stream: the run's other randomness is untouched
     module, name = ALGOS[run.variant.algo].rsplit(".", 1)
     algo_class = getattr(importlib.import_module(module), name)
-    model = algo_class(policy, Monitor(run.task.make()), seed=run.seed, device=device, **kwargs)
-    eval_env = run.task.make()
+    model = algo_class(policy, Monitor(run.task.make(run.seed)), seed=run.seed, device=device, **kwargs)
+    eval_env = run.task.make(run.seed)  # the same task set as training (Meta-World's MT1: its 50 goal positions)
     eval_env.reset(seed=run.seed + 10_000)  # seeded once, apart from the training env; later episodes continue
     eval_env.action_space.seed(run.seed + 10_000)
     curve: list[dict[str, Any]] = []

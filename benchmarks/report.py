@@ -241,13 +241,13 @@ def values(seeds: pd.DataFrame, variant: str, metric: str) -> np.ndarray:
     return seeds[seeds.variant == variant][metric].to_numpy(dtype=float)
 
 
-def task_table(seeds: pd.DataFrame, variants: list[str], baseline: str, reps: int) -> pd.DataFrame:
-    """Per variant of one task: seeds, IQM and interval of final return and AUC (and of the final success rate where
-    the env reports success), P(variant > baseline)."""
-    success = seeds.final_success.notna().any()
-    shown = [("final", "final return", ".0f"), ("auc", "AUC", ".0f")] + (
-        [("final_success", "final success", ".2f")] if success else []
+def task_table(seeds: pd.DataFrame, variants: list[str], baseline: str, reps: int, success: bool = False) -> pd.DataFrame:
+    """Per variant of one task: seeds, IQM and interval of final return and AUC, P(variant > baseline); of the final
+    success rate instead with ``success`` (a table of its own: with the returns' it would not fit the page's column)."""
+    shown = (
+        [("final_success", "final success", ".2f")] if success else [("final", "final return", ".0f"), ("auc", "AUC", ".0f")]
     )
+    compared = (("final_success", "success"),) if success else (("final", "final"), ("auc", "AUC"))
     rows = []
     for variant in variants:
         runs = seeds[seeds.variant == variant]
@@ -259,7 +259,7 @@ def task_table(seeds: pd.DataFrame, variants: list[str], baseline: str, reps: in
             row[f"{name} IQM"] = f"{value:{digits}}"
             row[f"{name} 95% CI"] = f"[{low:{digits}}, {high:{digits}}]" if not np.isnan(low) else "(too few seeds)"
         if variant != baseline and (seeds.variant == baseline).any():
-            for metric, name in (("final", "final"), ("auc", "AUC")) + ((("final_success", "success"),) if success else ()):
+            for metric, name in compared:
                 p = probability_of_improvement(values(seeds, variant, metric), values(seeds, baseline, metric), reps)
                 row[f"P(> {baseline}), {name}"] = interval_text(*p)
         rows.append(row)
@@ -816,6 +816,9 @@ def report(campaign: Campaign, campaign_file: Path, results_folder: Path, docs: 
             lines += ["No finished run yet.", ""]
             continue
         lines += [task_table(task_seeds, variants, baseline, reps).fillna("").to_markdown(index=False), ""]
+        if task_seeds.final_success.notna().any():
+            table = task_table(task_seeds, variants, baseline, reps, success=True).fillna("").to_markdown(index=False)
+            lines += ["Final success rate (the env reports success):", "", table, ""]
         pairs = [(variant, baseline) for variant in variants if variant != baseline and variant not in ablated]
         sentences = reading(task_seeds, pairs, reps)
         activity_table, activity_sentence = activity_section(task_seeds, variants)

@@ -9,9 +9,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import gymnasium as gym
 import numpy as np
 import pytest
 import yaml
+from gymnasium.envs.classic_control.pendulum import PendulumEnv
 from rliable import metrics
 from scipy import stats
 
@@ -135,7 +137,27 @@ def test_a_task_may_name_its_gym_id_and_env_kwargs(tmp_path):
     tasks = {"Pendulum-light": {"gym_id": "Pendulum-v1", "env_kwargs": {"g": 3.0}}}
     campaign = Campaign.load(write_campaign(tmp_path, tasks=tasks, seeds=[0]))
     (task,) = campaign.tasks
-    assert task.installed() and task.slug == "Pendulum-light" and task.make().unwrapped.g == 3.0
+    assert task.installed() and task.slug == "Pendulum-light" and task.make(seed=0).unwrapped.g == 3.0
+
+
+class SeededAtConstructionEnv(PendulumEnv):
+    """An env whose constructor takes the seed, as Meta-World's MT1 does."""
+
+    def __init__(self, seed: int | None = None):
+        super().__init__()
+        self.constructed_with_seed = seed
+
+
+def test_a_task_may_pass_the_runs_seed_to_gym_make(tmp_path):
+    gym.register("SeededAtConstruction-v0", entry_point=SeededAtConstructionEnv)
+    tasks = {
+        "plain": {"gym_id": "SeededAtConstruction-v0"},
+        "seeded": {"gym_id": "SeededAtConstruction-v0", "make_seed": True},
+    }
+    campaign = Campaign.load(write_campaign(tmp_path, tasks=tasks, seeds=[0]))
+    plain, seeded = campaign.tasks
+    assert plain.make(seed=7).unwrapped.constructed_with_seed is None
+    assert seeded.make(seed=7).unwrapped.constructed_with_seed == 7
 
 
 def test_no_run_starts_that_cannot_finish_in_time(tmp_path):
@@ -381,9 +403,9 @@ def test_report_reads_the_success_rate_where_the_env_reports_one(tmp_path):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(result))
     text = report(campaign, campaign_file, tmp_path / "results", tmp_path / "docs", reps=500)
-    table = text.split("## Pendulum-v1")[1].split("Reading")[0]
-    assert "final success IQM" in table and "P(> SAC), success" in table
-    assert re.search(r"\| ACE +\| +4 \|.*\| +0.75 \| \[0.60, 0.90\]", table)  # IQM of 0.6-0.9: mean of 0.7, 0.8
+    table = text.split("## Pendulum-v1")[1].split("Final success rate (the env reports success):")[1].split("Reading")[0]
+    assert "final success IQM" in table and "P(> SAC), success" in table and "AUC" not in table  # fits the column
+    assert re.search(r"\| ACE +\| +4 \| +0.75 \| \[0.60, 0.90\]", table)  # IQM of 0.6-0.9: mean of 0.7, 0.8
     assert "- No difference detected between ACE and SAC in final return (" in text  # the same returns
     assert "- ACE ends better than SAC in final success rate (P(ACE > SAC) = 1.00, 95% CI [1.00, 1.00], 4 vs 4 seeds" in text
     assert "in final success rate P(ACE > SAC) = 1.00 [1.00, 1.00]" in text.split("## Across tasks")[0]  # the headline
