@@ -422,9 +422,11 @@ def designs(campaign: Campaign) -> list[parts.Cells]:
     return found
 
 
-def design_effects(
-    campaign: Campaign, seeds: pd.DataFrame, reps: int, metric: str = "final"
-) -> list[tuple[str, parts.Cells, list[parts.Effect]]]:
+# (task, cells, effects) of every 2x2 design on every task with the seeds for it: see design_effects
+DesignEffects = list[tuple[str, parts.Cells, list[parts.Effect]]]
+
+
+def design_effects(campaign: Campaign, seeds: pd.DataFrame, reps: int, metric: str = "final") -> DesignEffects:
     """``(task, cells, effects)`` on ``metric`` (``"final"`` or ``"auc"``) for every design and task where each of the
     four cells has the seeds an interval needs."""
     found = []
@@ -442,9 +444,9 @@ def design_effects(
     return found
 
 
-def parts_section(campaign: Campaign, seeds: pd.DataFrame, reps: int) -> list[str]:
+def parts_section(campaign: Campaign, seeds: pd.DataFrame, reps: int, found: DesignEffects) -> list[str]:
     """Which of ACE's parts each difference comes from, per 2x2 design and task (:mod:`benchmarks.parts`): the effects
-    on the final return (read) and on the AUC (where along the run they are)."""
+    on the final return (``found``, read) and on the AUC (where along the run they are)."""
     if not designs(campaign):
         return []
     lines = [
@@ -460,7 +462,6 @@ def parts_section(campaign: Campaign, seeds: pd.DataFrame, reps: int) -> list[st
         f"where every cell has at least {MIN_SEEDS_FOR_AN_INTERVAL} seeds.",
         "",
     ]
-    found = design_effects(campaign, seeds, reps)
     along_the_run = design_effects(campaign, seeds, reps, metric="auc")
     for (task, cells, effects), (_, _, auc_effects) in zip(found, along_the_run, strict=True):
         task_seeds = seeds[seeds.task == task]
@@ -651,7 +652,7 @@ def main_pairs(campaign: Campaign, seeds: pd.DataFrame) -> list[tuple[str, str, 
     ]
 
 
-def headline(campaign: Campaign, seeds: pd.DataFrame, reps: int) -> list[str]:
+def headline(campaign: Campaign, seeds: pd.DataFrame, reps: int, found: DesignEffects) -> list[str]:
     """The answer in two sentences: how each variant ended against the baseline on each task, and how active ACE's two
     parts were there (what a difference, or its absence, can come from)."""
     verdicts, activities = [], []
@@ -683,7 +684,7 @@ def headline(campaign: Campaign, seeds: pd.DataFrame, reps: int) -> list[str]:
     sentences = f"At {campaign.budget:,} env steps, " + "; ".join(verdicts) + "."
     if activities:
         sentences += " " + x_parts(activities)
-    attributed = [f"on `{task}` {attribution(effects)}" for task, _, effects in design_effects(campaign, seeds, reps)]
+    attributed = [f"on `{task}` {attribution(effects)}" for task, _, effects in found]
     if attributed:
         sentences += " Which part (2x2 design with the ablations): " + "; ".join(attributed) + "."
     return [sentences]
@@ -704,7 +705,7 @@ def x_parts(parts: list[str]) -> str:
     return "ACE's parts: " + "; ".join(parts) + " (the largest |w_i - 1| over a run's fits, median over the seeds)."
 
 
-def summary(campaign: Campaign, seeds: pd.DataFrame, reps: int, figure: Path | None) -> str:
+def summary(campaign: Campaign, seeds: pd.DataFrame, reps: int, figure: Path | None, found: DesignEffects) -> str:
     """What an algorithm's page and the index show of the campaign: the variants against the baseline per task, the
     learning curves, the two-sentence reading and a link to the full report (``docs/campaigns/<name>_summary.md``,
     included by those pages)."""
@@ -727,7 +728,7 @@ def summary(campaign: Campaign, seeds: pd.DataFrame, reps: int, figure: Path | N
             rows.append(row)
     lines = [
         f"Learning campaign `{campaign.name}`: {campaign.budget:,} env steps per run, "
-        f"{campaign.description.split('.')[0].strip()}. {' '.join(headline(campaign, seeds, reps))}",
+        f"{campaign.description.split('.')[0].strip()}. {' '.join(headline(campaign, seeds, reps, found))}",
         "",
     ]
     if rows:  # a task without success rates: empty success cells
@@ -792,6 +793,7 @@ def report(campaign: Campaign, campaign_file: Path, results_folder: Path, docs: 
     baseline = campaign.baseline
     ablated = ablations(variants, baseline)
     seeds = per_seed(results, campaign.budget)
+    found = design_effects(campaign, seeds, reps)  # the headline's, the summary's and the parts section's
     figure = docs / f"{campaign.name}.png"
     if results:
         plot(curves(results), [t for t in tasks if (seeds.task == t).any()], variants, figure)
@@ -801,7 +803,7 @@ def report(campaign: Campaign, campaign_file: Path, results_folder: Path, docs: 
     lines = [
         f"# Learning campaign `{campaign.name}`",
         "",
-        f"**What the runs found.** {' '.join(headline(campaign, seeds, reps))} "
+        f"**What the runs found.** {' '.join(headline(campaign, seeds, reps, found))} "
         f"{len(results)} of {len(grid)} runs finished" + (f"; {len(missing)} missing (the last section)." if missing else "."),
         "",
     ]
@@ -840,14 +842,14 @@ def report(campaign: Campaign, campaign_file: Path, results_folder: Path, docs: 
             lines += [f"{measure.capitalize()} per seed:", "", shown.to_markdown(missingval="", floatfmt=digits), ""]
         lines += activity_table
     lines += ablation_section(campaign, seeds, reps)
-    lines += parts_section(campaign, seeds, reps)
+    lines += parts_section(campaign, seeds, reps, found)
     if missing:
         lines += missing_section(campaign, missing, seeds)
     lines += provenance(campaign, campaign_file, results_folder, results)
     text = "\n".join(lines)
     docs.mkdir(parents=True, exist_ok=True)
     (docs / f"{campaign.name}.md").write_text(text)
-    (docs / f"{campaign.name}_summary.md").write_text(summary(campaign, seeds, reps, figure if results else None))
+    (docs / f"{campaign.name}_summary.md").write_text(summary(campaign, seeds, reps, figure if results else None, found))
     return text
 
 
