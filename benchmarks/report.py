@@ -660,14 +660,14 @@ def headline(campaign: Campaign, seeds: pd.DataFrame, reps: int, found: DesignEf
         task_seeds = seeds[seeds.task == task]
         p, low, high = probability_of_improvement(values(task_seeds, x, "final"), values(task_seeds, y, "final"), reps)
         n = f"{len(values(task_seeds, x, 'final'))} vs {len(values(task_seeds, y, 'final'))} seeds"
-        found = (
+        ending = (
             f"{x} ends above {y}"
             if low > 0.5
             else f"{x} ends below {y}"
             if high < 0.5
             else f"no difference detected between {x} and {y}"
         )
-        verdicts.append(f"on `{task}` {found} (P({x} > {y}) = {p:.2f}, 95% CI [{low:.2f}, {high:.2f}], {n})")
+        verdicts.append(f"on `{task}` {ending} (P({x} > {y}) = {p:.2f}, 95% CI [{low:.2f}, {high:.2f}], {n})")
         if task_seeds.final_success.notna().any():
             xs, ys = values(task_seeds, x, "final_success"), values(task_seeds, y, "final_success")
             p, low, high = probability_of_improvement(xs, ys, reps)
