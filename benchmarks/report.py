@@ -709,30 +709,40 @@ def summary(campaign: Campaign, seeds: pd.DataFrame, reps: int, figure: Path | N
     """What an algorithm's page and the index show of the campaign: the variants against the baseline per task, the
     learning curves, the two-sentence reading and a link to the full report (``docs/campaigns/<name>_summary.md``,
     included by those pages)."""
-    rows = []
+    rows, success_rows = [], []
     for task, x, y in main_pairs(campaign, seeds):
         task_seeds = seeds[seeds.task == task]
         for variant in (y, x):
-            value, low, high = iqm_interval(values(task_seeds, variant, "final"), reps)
             row = {"task": f"`{task}`", "variant": variant, "seeds": len(values(task_seeds, variant, "final"))}
-            row["final return, IQM [95% CI]"] = f"{value:.0f} [{low:.0f}, {high:.0f}]"
+            value, low, high = iqm_interval(values(task_seeds, variant, "final"), reps)
             p = probability_of_improvement(values(task_seeds, variant, "final"), values(task_seeds, y, "final"), reps)
-            row[f"P(> {y})"] = "" if variant == y else interval_text(*p)
-            if task_seeds.final_success.notna().any():
+            rows.append(
+                row
+                | {
+                    "final return, IQM [95% CI]": f"{value:.0f} [{low:.0f}, {high:.0f}]",
+                    f"P(> {y})": "" if variant == y else interval_text(*p),
+                }
+            )
+            if task_seeds.final_success.notna().any():  # a table of its own: with the returns' it overflows the column
                 value, low, high = iqm_interval(values(task_seeds, variant, "final_success"), reps)
-                row["final success, IQM [95% CI]"] = f"{value:.2f} [{low:.2f}, {high:.2f}]"
                 successes = (values(task_seeds, variant, "final_success"), values(task_seeds, y, "final_success"))
-                row[f"P(> {y}), success"] = (
-                    "" if variant == y else interval_text(*probability_of_improvement(*successes, reps))
+                success_rows.append(
+                    row
+                    | {
+                        "final success, IQM [95% CI]": f"{value:.2f} [{low:.2f}, {high:.2f}]",
+                        f"P(> {y})": "" if variant == y else interval_text(*probability_of_improvement(*successes, reps)),
+                    }
                 )
-            rows.append(row)
     lines = [
         f"Learning campaign `{campaign.name}`: {campaign.budget:,} env steps per run, "
         f"{campaign.description.split('.')[0].strip()}. {' '.join(headline(campaign, seeds, reps, found))}",
         "",
     ]
-    if rows:  # a task without success rates: empty success cells
-        lines += [pd.DataFrame(rows).fillna("").to_markdown(index=False), ""]
+    if rows:
+        lines += [pd.DataFrame(rows).to_markdown(index=False), ""]
+    if success_rows:
+        lines += ["Final success rate, where the env reports success:", ""]
+        lines += [pd.DataFrame(success_rows).to_markdown(index=False), ""]
     if figure is not None:  # scaled to the column: Sphinx links it to the full-size image
         lines += [f"```{{image}} /campaigns/{figure.name}", f":alt: Learning curves of {campaign.name}", ":width: 100%"]
         lines += ["```", ""]

@@ -410,7 +410,9 @@ def test_report_reads_the_success_rate_where_the_env_reports_one(tmp_path):
     assert "- ACE ends better than SAC in final success rate (P(ACE > SAC) = 1.00, 95% CI [1.00, 1.00], 4 vs 4 seeds" in text
     assert "in final success rate P(ACE > SAC) = 1.00 [1.00, 1.00]" in text.split("## Across tasks")[0]  # the headline
     summary = (tmp_path / "docs" / "tiny_summary.md").read_text()  # what the algorithm pages include
-    assert "final success, IQM [95% CI]" in summary and "0.75 [0.60, 0.90]" in summary
+    returns, successes = summary.split("Final success rate, where the env reports success:")  # apart, to fit the column
+    assert "final return, IQM [95% CI]" in returns and "success" not in returns.split("\n\n", 1)[1]
+    assert "final success, IQM [95% CI]" in successes and re.search(r"\| ACE +\| +4 \| 0.75 \[0.60, 0.90\]", successes)
 
 
 def test_report_without_results_says_so(tmp_path):
