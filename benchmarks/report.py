@@ -27,7 +27,7 @@ percentile bootstrap computes the same intervals.
 """
 
 import argparse
-from dataclasses import astuple
+from dataclasses import astuple, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +65,7 @@ SEED_COLUMNS = [
     "final_success",
     "weight_activity",
     "activity_over",
+    "last_weights",
     "resets",
     "steps_per_s",
     "minutes",
@@ -97,10 +98,18 @@ def weight_activity(result: dict[str, Any]) -> tuple[float, str]:
     return float(np.max(np.abs(np.asarray(weights) - 1.0))), "fits" if isinstance(fits, list) else "end"
 
 
+def last_weights(result: dict[str, Any]) -> np.ndarray | None:
+    """The causal weights a run ended with (its last fit's, as applied), one per action dimension; ``None`` for a
+    learner without a causal step."""
+    if result["hyperparams"].get("causal_method", "default") is None or result.get("causal_weights") is None:
+        return None
+    return np.asarray(result["causal_weights"], dtype=float)
+
+
 def per_seed(results: list[dict[str, Any]], budget: int) -> pd.DataFrame:
     """One row per run: final return (at the budget), area under the curve (mean over evaluations), the final success
     rate (NaN where the env reports no success), how active the causal weights were (:func:`weight_activity`), the
-    soft resets, speed."""
+    weights it ended with, the soft resets, speed."""
     rows = []
     for r in results:
         returns = [p["mean_return"] for p in r["curve"]]
@@ -116,6 +125,7 @@ def per_seed(results: list[dict[str, Any]], budget: int) -> pd.DataFrame:
                 "final_success": final[0].get("success_rate") if final else None,
                 "weight_activity": activity,
                 "activity_over": over,
+                "last_weights": last_weights(r),
                 "resets": r["curve"][-1].get("num_resets", 0),
                 "steps_per_s": r["train_steps_per_second"],
                 "minutes": r["wall_seconds"] / 60,
@@ -444,9 +454,30 @@ def design_effects(campaign: Campaign, seeds: pd.DataFrame, reps: int, metric: s
     return found
 
 
-def parts_section(campaign: Campaign, seeds: pd.DataFrame, reps: int, found: DesignEffects) -> list[str]:
+def short_step(step: int) -> str:
+    """An env step count as a short label: ``95000`` as ``95k``, ``0`` and ``50`` as they are."""
+    return f"{step // 1000}k" if step and step % 1000 == 0 else f"{step}"
+
+
+def effects_by_step(task_curves: pd.DataFrame, cells: parts.Cells) -> list[str]:
+    """Where along the run each main effect of a 2x2 design is: its value on the mean evaluation return at every
+    evaluation step that all four cells' runs reached (point values: the intervals are on the final return and AUC)."""
+    returns = task_curves.pivot_table(index="step", columns=["variant", "seed"], values="mean_return")
+    returns = returns.dropna()  # (steps, runs): only the steps every run evaluated
+    cell_returns = tuple(returns[name].to_numpy() for name in astuple(cells))  # each (steps, seeds of the cell)
+    lines = []
+    for name, statistic in (("causal step", parts.causal_effect), ("soft reset", parts.reset_effect)):
+        by_step = statistic(*cell_returns, axis=1)  # (steps,)
+        steps = ", ".join(f"{short_step(step)} {effect:+.0f}" for step, effect in zip(returns.index, by_step, strict=True))
+        lines.append(f"- The {name}'s effect by evaluation step: {steps}.")
+    return lines
+
+
+def parts_section(
+    campaign: Campaign, seeds: pd.DataFrame, evaluations: pd.DataFrame, reps: int, found: DesignEffects
+) -> list[str]:
     """Which of ACE's parts each difference comes from, per 2x2 design and task (:mod:`benchmarks.parts`): the effects
-    on the final return (``found``, read) and on the AUC (where along the run they are)."""
+    on the final return (``found``, read), on the AUC, and by evaluation step (where along the run they are)."""
     if not designs(campaign):
         return []
     lines = [
@@ -480,7 +511,8 @@ def parts_section(campaign: Campaign, seeds: pd.DataFrame, reps: int, found: Des
         lines += [pd.DataFrame(rows).to_markdown(index=False), "", scope_line(campaign, f"on {task}"), ""]
         lines += [*(parts.reading(effect, cells) for effect in effects)]
         along = [f"the {auc.name} {auc.value:+.0f} [{auc.low:+.0f}, {auc.high:+.0f}]" for auc in auc_effects if auc.detected]
-        lines += [f"- Along the run (AUC): {'; '.join(along) if along else 'no effect detected'}.", ""]
+        lines += [f"- Along the run (AUC): {'; '.join(along) if along else 'no effect detected'}."]
+        lines += [*effects_by_step(evaluations[evaluations.task == task], cells), ""]
     if not found:
         lines += [f"No task has {MIN_SEEDS_FOR_AN_INTERVAL} seeds in each of the four cells yet.", ""]
     return lines
@@ -585,49 +617,86 @@ def authors_line(task: str, campaign: Campaign) -> list[str]:
     return []
 
 
-WEIGHTS_COLUMN = "largest abs(w_i - 1), median (range)"
+@dataclass(frozen=True)
+class Activity:
+    """What ACE's two parts did in a variant's runs of one task (see :func:`activity`)."""
+
+    variant: str
+    distance: pd.Series  # per run, the largest |w_i - 1| over its fits (empty: no causal step)
+    at_end_only: int  # runs that recorded their last fit's weights only (before the runner recorded every fit)
+    common: tuple[float, int] | None  # the seeds' mean of w_i - 1 at the end, at its largest |.|, and that dimension i
+    resets: pd.Series  # per run
+
+    def row(self) -> dict[str, str]:
+        """The variant's row of the task's activity table."""
+        weights = "no causal step"
+        if not self.distance.empty:
+            weights = f"{self.distance.median():.3f} ({self.distance.min():.3f} to {self.distance.max():.3f})"
+            weights += f", {self.at_end_only} runs at their last fit only" if self.at_end_only else ""
+        return {
+            "variant": self.variant,
+            "largest abs(w_i - 1), median (range)": weights,
+            "seeds' mean of w_i - 1 at the end": "" if self.common is None else f"{self.common[0]:+.4f} (a_{self.common[1]})",
+            "resets per run": self.resets_per_run,
+        }
+
+    @property
+    def resets_per_run(self) -> str:
+        low, high = self.resets.min(), self.resets.max()
+        return f"{low}" if low == high else f"{low} to {high}"
+
+    def sentence(self) -> str:
+        """The variant's part of the reading's sentence."""
+        if self.distance.empty:
+            return f"{self.variant} no causal step, {self.resets_per_run} resets per run"
+        weights = f"weights within {self.distance.median():.3f} of 1 (median)"
+        weights += "" if self.common is None else f", their seeds' mean at the end within {abs(self.common[0]):.4f}"
+        return f"{self.variant} {weights}, {self.resets_per_run} resets per run"
 
 
-def activity(task_seeds: pd.DataFrame, variant: str) -> dict[str, str] | None:
-    """What ACE's two parts did in a variant's runs of one task: how far the causal weights got from 1 (the largest
-    ``|w_i - 1|`` over a run's fits and action dimensions, median and range over the seeds) and the soft resets per
-    run; ``None`` for a variant with neither. ``w = dim(A) * softmax(B[r, a])``, so a weight near 1 means that the
-    action dimensions' effects on the reward differed little (``log w_i - log w_j = B[r, a_i] - B[r, a_j]``) and the
-    entropy term is nearly SAC's."""
-    runs = task_seeds[task_seeds.variant == variant]
-    spread, resets = runs.weight_activity.dropna(), runs.resets
-    if runs.empty or (spread.empty and resets.max() == 0):
+def common_direction(runs: pd.DataFrame) -> tuple[float, int] | None:
+    """Whether a variant's weights point the same way across seeds: the mean over the seeds of ``w_i - 1`` at the end
+    of the runs, at the action dimension ``i`` where it is largest in absolute value, and ``i``. Weights that favour
+    the same dimensions in every seed keep it near the runs' own ``|w_i - 1|``; weights that favour other dimensions
+    in each seed average it towards 0. ``None`` with fewer than 2 runs' weights."""
+    weights = [w for w in runs.last_weights if w is not None]
+    if len(weights) < 2:
         return None
-    weights = "" if spread.empty else f"{spread.median():.3f} ({spread.min():.3f} to {spread.max():.3f})"
-    if not spread.empty and not (runs.activity_over == "fits").all():
-        weights += f", {int((runs.activity_over == 'end').sum())} runs at their last fit only"
-    per_run = f"{resets.min()}" if resets.min() == resets.max() else f"{resets.min()} to {resets.max()}"
-    return {"variant": variant, WEIGHTS_COLUMN: weights or "no causal step", "resets per run": per_run}
+    mean = np.mean(np.stack(weights) - 1.0, axis=0)  # (action_dim,)
+    i = int(np.argmax(np.abs(mean)))
+    return float(mean[i]), i
+
+
+def activity(task_seeds: pd.DataFrame, variant: str) -> Activity | None:
+    """What ACE's two parts did in a variant's runs of one task: how far the causal weights got from 1 (the largest
+    ``|w_i - 1|`` over a run's fits and action dimensions, median and range over the seeds), whether they point the
+    same way across seeds (:func:`common_direction`) and the soft resets per run; ``None`` for a variant with neither.
+    ``w = dim(A) * softmax(B[r, a])``, so a weight near 1 means that the action dimensions' effects on the reward
+    differed little (``log w_i - log w_j = B[r, a_i] - B[r, a_j]``) and the entropy term is nearly SAC's."""
+    runs = task_seeds[task_seeds.variant == variant]
+    distance = runs.weight_activity.dropna()
+    if runs.empty or (distance.empty and runs.resets.max() == 0):
+        return None
+    at_end_only = 0 if distance.empty else int((runs.activity_over == "end").sum())
+    return Activity(variant, distance, at_end_only, common_direction(runs), runs.resets)
 
 
 def activity_section(task_seeds: pd.DataFrame, variants: list[str]) -> tuple[list[str], list[str]]:
     """The table of what ACE's parts did on this task, per variant, and the reading's sentence about it."""
-    rows = [row for variant in variants if (row := activity(task_seeds, variant))]
-    if not rows:
+    found = [found for variant in variants if (found := activity(task_seeds, variant))]
+    if not found:
         return [], []
     table = [
         "What ACE's parts did: how far the causal weights got from 1 over a run's fits (0: SAC's entropy term; runs "
-        "before the runner recorded every fit count their last fit only), and the soft resets per run:",
+        "before the runner recorded every fit count their last fit only); whether they point the same way across "
+        "seeds (the mean over the seeds of w_i - 1 at the end of the runs, at its largest action dimension a_i: near "
+        "the runs' own distance from 1 where every seed favours the same dimensions, near 0 where each favours "
+        "others); and the soft resets per run:",
         "",
-        pd.DataFrame(rows).to_markdown(index=False),
+        pd.DataFrame([variant.row() for variant in found]).to_markdown(index=False),
         "",
     ]
-    described = "; ".join(
-        f"{row['variant']} "
-        + (
-            "no causal step"
-            if row[WEIGHTS_COLUMN] == "no causal step"
-            else f"weights within {row[WEIGHTS_COLUMN].split(' (')[0]} of 1 (median)"
-        )
-        + f", {row['resets per run']} resets per run"
-        for row in rows
-    )
-    return table, [f"- What ACE's parts did here: {described}."]
+    return table, [f"- What ACE's parts did here: {'; '.join(variant.sentence() for variant in found)}."]
 
 
 def repo_path(path: Path) -> str:
@@ -672,11 +741,11 @@ def headline(campaign: Campaign, seeds: pd.DataFrame, reps: int, found: DesignEf
             xs, ys = values(task_seeds, x, "final_success"), values(task_seeds, y, "final_success")
             p, low, high = probability_of_improvement(xs, ys, reps)
             verdicts[-1] += f", in final success rate P({x} > {y}) = {p:.2f} [{low:.2f}, {high:.2f}]"
-        row = activity(task_seeds, x)
-        if row is not None:
-            weights = row[WEIGHTS_COLUMN].split(" (")[0]
-            active = "no causal step" if weights == "no causal step" else f"causal weights within {weights} of 1"
-            activities.append(f"on `{task}` {active} and {row['resets per run']} soft resets per run")
+        parts_did = activity(task_seeds, x)
+        if parts_did is not None:
+            distance = parts_did.distance
+            active = "no causal step" if distance.empty else f"causal weights within {distance.median():.3f} of 1"
+            activities.append(f"on `{task}` {active} and {parts_did.resets_per_run} soft resets per run")
     if not verdicts:
         return [
             f"Not enough runs yet for a reading (at least {MIN_SEEDS_FOR_AN_INTERVAL} seeds of a variant and the baseline)."
@@ -805,8 +874,9 @@ def report(campaign: Campaign, campaign_file: Path, results_folder: Path, docs: 
     seeds = per_seed(results, campaign.budget)
     found = design_effects(campaign, seeds, reps)  # the headline's, the summary's and the parts section's
     figure = docs / f"{campaign.name}.png"
+    evaluations = curves(results)
     if results:
-        plot(curves(results), [t for t in tasks if (seeds.task == t).any()], variants, figure)
+        plot(evaluations, [t for t in tasks if (seeds.task == t).any()], variants, figure)
 
     grid = campaign.runs()
     missing = [run for run in grid if not run.result_path(results_folder, campaign).is_file()]
@@ -852,7 +922,7 @@ def report(campaign: Campaign, campaign_file: Path, results_folder: Path, docs: 
             lines += [f"{measure.capitalize()} per seed:", "", shown.to_markdown(missingval="", floatfmt=digits), ""]
         lines += activity_table
     lines += ablation_section(campaign, seeds, reps)
-    lines += parts_section(campaign, seeds, reps, found)
+    lines += parts_section(campaign, seeds, evaluations, reps, found)
     if missing:
         lines += missing_section(campaign, missing, seeds)
     lines += provenance(campaign, campaign_file, results_folder, results)

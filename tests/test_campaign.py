@@ -315,9 +315,13 @@ def test_report_from_fixture_results(tmp_path):
     assert "**Notes.**\n\n- Seeds 0-1 ran before a fix." in text
     assert re.search(r"\| `Pendulum-v1` \| ACE +\| +1 \| +3 \| +30 \| median of its 3 runs +\| +0.5 \|", text)
     assert "1 run, about 0.5 core-hours" in text  # 30 min per run, measured
-    # How active ACE's parts were: max |w_i - 1| 0 and 0.01 at the last fit (seeds 0, 1), 0.05 over seed 2's fits
-    assert re.search(r"\| ACE +\| 0.010 \(0.000 to 0.050\), 2 runs at their last fit only +\| +3 \|", text)
-    assert "- What ACE's parts did here: ACE weights within 0.010 of 1 (median), 3 resets per run." in text
+    # How active ACE's parts were: max |w_i - 1| 0 and 0.01 at the last fit (seeds 0, 1), 0.05 over seed 2's fits;
+    # the weights at the end, 1 -/+ 0.01 * seed, favour a_1 in every seed: their mean w_i - 1 is -0.01 and +0.01
+    assert re.search(r"\| ACE +\| 0.010 \(0.000 to 0.050\), 2 runs at their last fit only +\| -0.0100 \(a_0\) +\| +3 \|", text)
+    assert (
+        "- What ACE's parts did here: ACE weights within 0.010 of 1 (median), their seeds' mean at the end within 0.0100, "
+        "3 resets per run." in text
+    )
     assert "| SAC " not in text.split("What ACE's parts did:")[1].split("##")[0]  # SAC has neither part
 
 
@@ -515,6 +519,8 @@ def test_report_attributes_a_difference_to_aces_parts_by_their_settings(tmp_path
     assert "- Runs with the causal step end 100 lower on average (-100, 95% CI [" in section
     assert re.search(r"- No effect of the soft reset detected \([+-]0, 95% CI \[", section)
     assert "- Along the run (AUC): the causal step -50 [" in section  # curves 0, final / 2, final: AUC final / 2
+    assert "- The causal step's effect by evaluation step: 0 +0, 50 -50, 100 -100." in section
+    assert re.search(r"- The soft reset's effect by evaluation step: 0 \+0, 50 [+-]0, 100 [+-]0\.", section)
     assert "Which part (2x2 design with the ablations): on `Pendulum-v1` a detected effect of the causal step -100" in text
 
 
