@@ -372,7 +372,7 @@ def ablation_section(campaign: Campaign, seeds: pd.DataFrame, reps: int) -> list
     ablated = ablations(variants, campaign.baseline)
     if not ablated:
         return []
-    parents = sorted({parent(variant, variants) for variant in ablated}, key=variants.index)
+    parents = sorted({name for variant in ablated if (name := parent(variant, variants))}, key=variants.index)
     against = " and ".join(f"`{name}`" for name in dict.fromkeys([*parents, campaign.baseline]))
     lines = [
         "## Ablations",
@@ -464,10 +464,10 @@ def effects_by_step(task_curves: pd.DataFrame, cells: parts.Cells) -> list[str]:
     evaluation step that all four cells' runs reached (point values: the intervals are on the final return and AUC)."""
     returns = task_curves.pivot_table(index="step", columns=["variant", "seed"], values="mean_return")
     returns = returns.dropna()  # (steps, runs): only the steps every run evaluated
-    cell_returns = tuple(returns[name].to_numpy() for name in astuple(cells))  # each (steps, seeds of the cell)
+    neither, causal, reset, both = (returns[name].to_numpy() for name in astuple(cells))  # each (steps, cell's seeds)
     lines = []
     for name, statistic in (("causal step", parts.causal_effect), ("soft reset", parts.reset_effect)):
-        by_step = statistic(*cell_returns, axis=1)  # (steps,)
+        by_step = statistic(neither, causal, reset, both, axis=1)  # (steps,)
         steps = ", ".join(f"{short_step(step)} {effect:+.0f}" for step, effect in zip(returns.index, by_step, strict=True))
         lines.append(f"- The {name}'s effect by evaluation step: {steps}.")
     return lines
@@ -572,7 +572,7 @@ def missing_section(campaign: Campaign, missing: list[Any], seeds: pd.DataFrame)
 
 def plot(evaluations: pd.DataFrame, tasks: list[str], variants: list[str], path: Path) -> None:
     """One panel per task: IQM over the seeds of the evaluation return against env steps, each seed faint."""
-    colors = dict(zip(variants, plt.get_cmap("tab10").colors, strict=False))
+    colors = dict(zip(variants, plt.get_cmap("tab10")(range(10)), strict=False))
     # One panel per row, 7 x 4.2 inches at 100 dpi: 700 px wide, about the docs' column, so the text stays legible there
     fig, axes = plt.subplots(len(tasks), 1, figsize=(7, 4.2 * len(tasks)), squeeze=False)
     for ax, task in zip(axes[:, 0], tasks, strict=True):
