@@ -83,13 +83,18 @@ def curves(results: list[dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["task", "variant", "seed", "step", "mean_return"])
 
 
+def without_causal_step(result: dict[str, Any]) -> bool:
+    """The run's learner had its causal step switched off (``causal_method=None``): its weights stay 1 by construction."""
+    return result["hyperparams"].get("causal_method", "default") is None
+
+
 def weight_activity(result: dict[str, Any]) -> tuple[float, str]:
     """How active a run's causal weights were: the largest ``|w_i - 1|`` over every fit of the run and every action
     dimension, and over what (``"fits"``; ``"end"`` for runs that recorded only the last fit's weights, before the
     runner recorded every fit; NaN for a learner without causal weights)."""
     fits = result.get("causal_fits")
-    if "causal_method" in result["hyperparams"] and result["hyperparams"]["causal_method"] is None:
-        return np.nan, ""  # no causal step: the weights stay 1 by construction
+    if without_causal_step(result):
+        return np.nan, ""
     if isinstance(fits, list) and fits:
         return max(float(np.max(np.abs(np.asarray(fit["weights"]) - 1.0))) for fit in fits), "fits"
     weights = result.get("causal_weights")
@@ -101,7 +106,7 @@ def weight_activity(result: dict[str, Any]) -> tuple[float, str]:
 def last_weights(result: dict[str, Any]) -> np.ndarray | None:
     """The causal weights a run ended with (its last fit's, as applied), one per action dimension; ``None`` for a
     learner without a causal step."""
-    if result["hyperparams"].get("causal_method", "default") is None or result.get("causal_weights") is None:
+    if without_causal_step(result) or result.get("causal_weights") is None:
         return None
     return np.asarray(result["causal_weights"], dtype=float)
 
@@ -683,7 +688,7 @@ def activity(task_seeds: pd.DataFrame, variant: str) -> Activity | None:
 
 def activity_section(task_seeds: pd.DataFrame, variants: list[str]) -> tuple[list[str], list[str]]:
     """The table of what ACE's parts did on this task, per variant, and the reading's sentence about it."""
-    found = [found for variant in variants if (found := activity(task_seeds, variant))]
+    found = [did for variant in variants if (did := activity(task_seeds, variant))]
     if not found:
         return [], []
     table = [

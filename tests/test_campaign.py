@@ -316,7 +316,8 @@ def test_report_from_fixture_results(tmp_path):
     assert re.search(r"\| `Pendulum-v1` \| ACE +\| +1 \| +3 \| +30 \| median of its 3 runs +\| +0.5 \|", text)
     assert "1 run, about 0.5 core-hours" in text  # 30 min per run, measured
     # How active ACE's parts were: max |w_i - 1| 0 and 0.01 at the last fit (seeds 0, 1), 0.05 over seed 2's fits;
-    # the weights at the end, 1 -/+ 0.01 * seed, favour a_1 in every seed: their mean w_i - 1 is -0.01 and +0.01
+    # the weights at the end, 1 -/+ 0.01 * seed, favour a_1 in every seed: their mean w_i - 1 is -0.01 and +0.01, a tie
+    # of absolute values that names the first dimension, a_0
     assert re.search(r"\| ACE +\| 0.010 \(0.000 to 0.050\), 2 runs at their last fit only +\| -0.0100 \(a_0\) +\| +3 \|", text)
     assert (
         "- What ACE's parts did here: ACE weights within 0.010 of 1 (median), their seeds' mean at the end within 0.0100, "
