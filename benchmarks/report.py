@@ -473,7 +473,9 @@ def effects_by_step(task_curves: pd.DataFrame, cells: parts.Cells) -> list[str]:
     lines = []
     for name, statistic in (("causal step", parts.causal_effect), ("soft reset", parts.reset_effect)):
         by_step = statistic(neither, causal, reset, both, axis=1)  # (steps,)
-        steps = ", ".join(f"{short_step(step)} {effect:+.0f}" for step, effect in zip(returns.index, by_step, strict=True))
+        labels = map(short_step, returns.index)
+        # rounded to an int first: a float format prints an effect of -0.3 as "-0"
+        steps = ", ".join(f"{label} {round(effect):+d}" for label, effect in zip(labels, by_step, strict=True))
         lines.append(f"- The {name}'s effect by evaluation step: {steps}.")
     return lines
 

@@ -521,7 +521,7 @@ def test_report_attributes_a_difference_to_aces_parts_by_their_settings(tmp_path
     assert re.search(r"- No effect of the soft reset detected \([+-]0, 95% CI \[", section)
     assert "- Along the run (AUC): the causal step -50 [" in section  # curves 0, final / 2, final: AUC final / 2
     assert "- The causal step's effect by evaluation step: 0 +0, 50 -50, 100 -100." in section
-    assert re.search(r"- The soft reset's effect by evaluation step: 0 \+0, 50 [+-]0, 100 [+-]0\.", section)
+    assert "- The soft reset's effect by evaluation step: 0 +0, 50 +0, 100 +0." in section  # no "-0" from rounding
     assert "Which part (2x2 design with the ablations): on `Pendulum-v1` a detected effect of the causal step -100" in text
 
 
