@@ -119,7 +119,7 @@ def per_seed(results: list[dict[str, Any]], budget: int) -> pd.DataFrame:
     rows = []
     for r in results:
         returns = [p["mean_return"] for p in r["curve"]]
-        successes = [p["success_rate"] for p in r["curve"] if "success_rate" in p]
+        successes = [p["success_rate"] for p in r["curve"] if p.get("success_rate") is not None]  # None: none reported
         final = [p for p in r["curve"] if p["step"] == budget]
         activity, over = weight_activity(r)
         rows.append(
