@@ -265,13 +265,13 @@ def task_table(seeds: pd.DataFrame, variants: list[str], baseline: str, reps: in
     success rate and its AUC instead with ``success`` (a table of its own: with the returns' it would not fit the page's
     column)."""
     shown = (
-        [("final_success", "final success", ".2f"), ("success_auc", "success AUC", ".2f")]
+        [("final_success", "final success", ".2f"), ("success_auc", "AUC", ".2f")]
         if success
         else [("final", "final return", ".0f"), ("auc", "AUC", ".0f")]
     )
-    compared = (
-        (("final_success", "success"), ("success_auc", "success AUC")) if success else (("final", "final"), ("auc", "AUC"))
-    )
+    # the success table's AUC and P columns are named as the returns' (its heading says what they are): with "success" in
+    # their names it overflows the page's column
+    compared = (("final_success", "final"), ("success_auc", "AUC")) if success else (("final", "final"), ("auc", "AUC"))
     rows = []
     for variant in variants:
         runs = seeds[seeds.variant == variant]
