@@ -114,8 +114,8 @@ def last_weights(result: dict[str, Any]) -> np.ndarray | None:
 
 def per_seed(results: list[dict[str, Any]], budget: int) -> pd.DataFrame:
     """One row per run: final return (at the budget), area under the curve (mean over evaluations), the final success
-    rate and its AUC (NaN where the env reports no success), how active the causal weights were (:func:`weight_activity`), the
-    weights it ended with, the soft resets, speed."""
+    rate and its AUC (NaN where the env reports no success), how active the causal weights were
+    (:func:`weight_activity`), the weights it ended with, the soft resets, speed."""
     rows = []
     for r in results:
         returns = [p["mean_return"] for p in r["curve"]]
