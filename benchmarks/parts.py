@@ -58,10 +58,19 @@ class Effect:
     high: float
     p: float  # two-sided permutation p-value; NaN for the interaction
 
+    def interval(self) -> str:
+        """The effect and its interval in whole return units: "-84 [-124, -42]"."""
+        return f"{signed(self.value)} [{signed(self.low)}, {signed(self.high)}]"
+
     @property
     def detected(self) -> bool:
         """The interval excludes 0 and, for a main effect, p < 0.05."""
         return (self.low > 0 or self.high < 0) and (np.isnan(self.p) or self.p < 0.05)
+
+
+def signed(value: float) -> str:
+    """A signed effect in whole return units. Rounded to an int first: a float format prints -0.3 as "-0"."""
+    return f"{round(value):+d}"
 
 
 def _cell_means(
@@ -125,7 +134,7 @@ def effects(cells: CellSamples, reps: int) -> list[Effect]:
 
 def reading(effect: Effect, cells: Cells) -> str:
     """One sentence on an effect: its size, interval and p-value, and whether the data detect it."""
-    stat = f"{effect.value:+.0f}, 95% CI [{effect.low:+.0f}, {effect.high:+.0f}]"
+    stat = f"{signed(effect.value)}, 95% CI [{signed(effect.low)}, {signed(effect.high)}]"
     if effect.name == "interaction":
         found = "the causal step's effect depends on the reset" if effect.detected else "none detected (interval includes 0)"
         return f"- Interaction ({cells.both} - {cells.reset_only}) - ({cells.causal_only} - {cells.neither}): {stat}: {found}."

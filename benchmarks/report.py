@@ -483,8 +483,7 @@ def effects_by_step(task_curves: pd.DataFrame, cells: parts.Cells) -> list[str]:
     for name, statistic in (("causal step", parts.causal_effect), ("soft reset", parts.reset_effect)):
         by_step = statistic(neither, causal, reset, both, axis=1)  # (steps,)
         labels = map(short_step, returns.index)
-        # rounded to an int first: a float format prints an effect of -0.3 as "-0"
-        steps = ", ".join(f"{label} {round(effect):+d}" for label, effect in zip(labels, by_step, strict=True))
+        steps = ", ".join(f"{label} {parts.signed(effect)}" for label, effect in zip(labels, by_step, strict=True))
         lines.append(f"- The {name}'s effect by evaluation step: {steps}.")
     return lines
 
@@ -520,13 +519,13 @@ def parts_section(
         for effect, auc in zip(effects, auc_effects, strict=True):
             row = {"effect": effect.name}
             for metric, on in (("final", effect), ("AUC", auc)):
-                row[f"{metric} [95% CI]"] = f"{on.value:+.0f} [{on.low:+.0f}, {on.high:+.0f}]"
+                row[f"{metric} [95% CI]"] = on.interval()
                 row[f"{metric} p"] = "" if np.isnan(on.p) else f"{on.p:.4f}"
             rows.append(row)
         lines += [f"### {task}: {cells.both}", "", f"Mean final return per cell: {means}.", ""]
         lines += [pd.DataFrame(rows).to_markdown(index=False), "", scope_line(campaign, f"on {task}"), ""]
         lines += [*(parts.reading(effect, cells) for effect in effects)]
-        along = [f"the {auc.name} {auc.value:+.0f} [{auc.low:+.0f}, {auc.high:+.0f}]" for auc in auc_effects if auc.detected]
+        along = [f"the {auc.name} {auc.interval()}" for auc in auc_effects if auc.detected]
         lines += [f"- Along the run (AUC): {'; '.join(along) if along else 'no effect detected'}."]
         lines += [*effects_by_step(evaluations[evaluations.task == task], cells), ""]
     if not found:
@@ -652,9 +651,14 @@ class Activity:
         return {
             "variant": self.variant,
             "largest abs(w_i - 1), median (range)": weights,
-            "seeds' mean of w_i - 1 at the end": "" if self.common is None else f"{self.common[0]:+.4f} (a_{self.common[1]})",
+            "seeds' mean of w_i - 1 at the end": self.common_at_end,
             "resets per run": self.resets_per_run,
         }
+
+    @property
+    def common_at_end(self) -> str:
+        """The seeds' mean of ``w_i - 1`` at the end and its dimension: "+0.0999 (a_1)"; empty without it."""
+        return "" if self.common is None else f"{self.common[0]:+.4f} (a_{self.common[1]})"
 
     @property
     def resets_per_run(self) -> str:
@@ -666,7 +670,7 @@ class Activity:
         if self.distance.empty:
             return f"{self.variant} no causal step, {self.resets_per_run} resets per run"
         weights = f"weights within {self.distance.median():.3f} of 1 (median)"
-        weights += "" if self.common is None else f", their seeds' mean at the end within {abs(self.common[0]):.4f}"
+        weights += "" if self.common is None else f", the seeds' mean of w_i - 1 at the end {self.common_at_end}"
         return f"{self.variant} {weights}, {self.resets_per_run} resets per run"
 
 
@@ -778,7 +782,7 @@ def headline(campaign: Campaign, seeds: pd.DataFrame, reps: int, found: DesignEf
 def attribution(effects: list[parts.Effect]) -> str:
     """The main effects a 2x2 design detects, in a few words (see :func:`benchmarks.parts.reading`)."""
     detected = [
-        f"the {effect.name} {effect.value:+.0f} [{effect.low:+.0f}, {effect.high:+.0f}] (p = {effect.p:.4f})"
+        f"the {effect.name} {effect.interval()} (p = {effect.p:.4f})"
         for effect in effects
         if effect.name != "interaction" and effect.detected
     ]

@@ -320,8 +320,8 @@ def test_report_from_fixture_results(tmp_path):
     # of absolute values that names the first dimension, a_0
     assert re.search(r"\| ACE +\| 0.010 \(0.000 to 0.050\), 2 runs at their last fit only +\| -0.0100 \(a_0\) +\| +3 \|", text)
     assert (
-        "- What ACE's parts did here: ACE weights within 0.010 of 1 (median), their seeds' mean at the end within 0.0100, "
-        "3 resets per run." in text
+        "- What ACE's parts did here: ACE weights within 0.010 of 1 (median), the seeds' mean of w_i - 1 at the end "
+        "-0.0100 (a_0), 3 resets per run." in text
     )
     assert "| SAC " not in text.split("What ACE's parts did:")[1].split("##")[0]  # SAC has neither part
 
@@ -472,6 +472,14 @@ def test_main_effects_and_interaction_of_a_2x2_design():
     assert parts.interaction(*shifted) == pytest.approx(80.0)
 
 
+@pytest.mark.parametrize(
+    ("value", "text"), [(-0.3, "+0"), (-0.0, "+0"), (0.4, "+0"), (-0.6, "-1"), (84.4, "+84"), (-123.7, "-124")]
+)
+def test_a_signed_effect_never_reads_minus_zero(value, text):
+    assert parts.signed(value) == text
+    assert parts.Effect("soft reset", value, value - 1.0, value + 1.0, 0.5).interval().startswith(f"{text} [")
+
+
 def test_stratified_permutation_p_is_the_exact_one():
     # 2 seeds per cell: 6 relabellings within each stratum, 36 in all; the sampled p converges to the exact p
     cells = (np.array([1.0, 4.0]), np.array([3.0, 6.0]), np.array([0.0, 2.0]), np.array([5.0, 7.0]))
@@ -518,9 +526,9 @@ def test_report_attributes_a_difference_to_aces_parts_by_their_settings(tmp_path
     section = text.split("## Which part of ACE")[1].split("## How these runs were made")[0]
     assert "### Pendulum-v1: ACE\n" in section and "ACE-standardized" not in section
     assert "Mean final return per cell: SAC 275 (4 seeds), ACE-without-reset 176 (4 seeds)" in section
-    assert re.search(r"\| causal step +\| -100 \[", section) and re.search(r"\| soft reset +\| [+-]0 \[", section)
+    assert re.search(r"\| causal step +\| -100 \[", section) and re.search(r"\| soft reset +\| \+0 \[", section)
     assert "- Runs with the causal step end 100 lower on average (-100, 95% CI [" in section
-    assert re.search(r"- No effect of the soft reset detected \([+-]0, 95% CI \[", section)
+    assert "- No effect of the soft reset detected (+0, 95% CI [" in section
     assert "- Along the run (AUC): the causal step -50 [" in section  # curves 0, final / 2, final: AUC final / 2
     assert "- The causal step's effect by evaluation step: 0 +0, 50 -50, 100 -100." in section
     assert "- The soft reset's effect by evaluation step: 0 +0, 50 +0, 100 +0." in section  # no "-0" from rounding
