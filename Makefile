@@ -7,7 +7,7 @@ pytest:
 	python -m pytest -n 2
 
 type:
-	mypy sb3_ace
+	mypy
 
 lint:
 	ruff check .

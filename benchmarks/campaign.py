@@ -114,7 +114,8 @@ class Task:
         """The env, built with ``seed`` where the task's ``make_seed`` asks for it."""
         for package in self.gym_packages:
             importlib.import_module(package)
-        env = gym.make(self.gym_id or self.env_id, **self.env_kwargs, **({"seed": seed} if self.make_seed else {}))
+        kwargs: dict[str, Any] = {**self.env_kwargs, **({"seed": seed} if self.make_seed else {})}
+        env = gym.make(self.gym_id or self.env_id, **kwargs)
         if self.env_wrapper is not None:
             module, name = self.env_wrapper.rsplit(".", 1)
             env = getattr(importlib.import_module(module), name)(env)

@@ -69,6 +69,7 @@ repetition; 1 for a learner) and of the minutes 100,000 env steps would take at 
 """
 
 import argparse
+import io
 import sys
 import time
 from dataclasses import dataclass, field
@@ -135,6 +136,8 @@ class FitClock(BaseCallback):
 
     :param fits_before: the model's fits so far, which are not counted
     """
+
+    model: ACEAdditions
 
     def __init__(self, fits_before: int) -> None:
         super().__init__()
@@ -267,7 +270,8 @@ def main() -> None:
     ]
 
     th.set_num_threads(args.torch_threads)
-    sys.stdout.reconfigure(line_buffering=True)  # each row as soon as it is measured, also into a file
+    if isinstance(sys.stdout, io.TextIOWrapper):  # each row as soon as it is measured, also into a file
+        sys.stdout.reconfigure(line_buffering=True)
     schedule = {
         "scaled": "ACE's schedule scaled down (fits and a reset in every window: an upper bound of its overhead)",
         "default": "ACE's default schedule (the window holds one causal fit and no reset)",
