@@ -154,6 +154,9 @@ def measures(seeds: pd.DataFrame) -> list[tuple[str, str]]:
 # few distinct values that its interval collapses (2 seeds of X all above 2 of Y give P = 1, 95% CI [1, 1]) and
 # would read as a detected difference
 MIN_SEEDS_FOR_AN_INTERVAL = 5
+# Fewest seeds the four cells of a 2x2 design must share: with 5, even five seeds' effects of one sign give a two-sided
+# sign-flip p of 2 / 2**5 = 0.0625, so no effect could read as detected
+MIN_SEEDS_FOR_A_DESIGN = 6
 
 
 def iqm(values: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -450,20 +453,28 @@ def designs(campaign: Campaign) -> list[parts.Cells]:
 DesignEffects = list[tuple[str, parts.Cells, list[parts.Effect]]]
 
 
+def design_seeds(task_seeds: pd.DataFrame, cells: parts.Cells) -> list[int]:
+    """The seeds that all four cells of a design ran on one task: the design's unit (see :mod:`benchmarks.parts`)."""
+    ran = [set(task_seeds.seed[task_seeds.variant == name]) for name in astuple(cells)]
+    return sorted(set.intersection(*ran))
+
+
+def design_samples(task_seeds: pd.DataFrame, cells: parts.Cells, metric: str) -> parts.CellSamples:
+    """The four cells' values of ``metric`` on one task, on :func:`design_seeds`, in seed order."""
+    table = task_seeds.pivot(index="seed", columns="variant", values=metric)  # (seeds, variants)
+    table = table.reindex(index=design_seeds(task_seeds, cells), columns=list(astuple(cells)))  # (design's seeds, 4)
+    neither, causal, reset, both = (table[name].to_numpy(dtype=float) for name in astuple(cells))
+    return neither, causal, reset, both
+
+
 def design_effects(campaign: Campaign, seeds: pd.DataFrame, reps: int, metric: str = "final") -> DesignEffects:
-    """``(task, cells, effects)`` on ``metric`` (``"final"`` or ``"auc"``) for every design and task where each of the
-    four cells has the seeds an interval needs."""
+    """``(task, cells, effects)`` on ``metric`` (``"final"`` or ``"auc"``) for every design and task where the four
+    cells share the seeds an interval needs."""
     found = []
     for cells in designs(campaign):
         for task in (task.env_id for task in campaign.tasks):
-            task_seeds = seeds[seeds.task == task]
-            samples: parts.CellSamples = (
-                values(task_seeds, cells.neither, metric),
-                values(task_seeds, cells.causal_only, metric),
-                values(task_seeds, cells.reset_only, metric),
-                values(task_seeds, cells.both, metric),
-            )
-            if min(map(len, samples)) >= MIN_SEEDS_FOR_AN_INTERVAL:
+            samples = design_samples(seeds[seeds.task == task], cells, metric)
+            if len(samples[0]) >= MIN_SEEDS_FOR_A_DESIGN:
                 found.append((task, cells, parts.effects(samples, reps)))
     return found
 
@@ -473,12 +484,14 @@ def short_step(step: int) -> str:
     return f"{step // 1000}k" if step and step % 1000 == 0 else f"{step}"
 
 
-def effects_by_step(task_curves: pd.DataFrame, cells: parts.Cells) -> list[str]:
-    """Where along the run each main effect of a 2x2 design is: its value on the mean evaluation return at every
-    evaluation step that all four cells' runs reached (point values: the intervals are on the final return and AUC)."""
-    returns = task_curves.pivot_table(index="step", columns=["variant", "seed"], values="mean_return")
+def effects_by_step(task_curves: pd.DataFrame, cells: parts.Cells, seeds: list[int]) -> list[str]:
+    """Where along the run each main effect of a 2x2 design is: its value on the mean evaluation return of the design's
+    ``seeds`` at every evaluation step that all their runs reached (point values: the intervals are on the final
+    return and AUC)."""
+    design_curves = task_curves[task_curves.seed.isin(seeds)]
+    returns = design_curves.pivot_table(index="step", columns=["variant", "seed"], values="mean_return")
     returns = returns.dropna()  # (steps, runs): only the steps every run evaluated
-    neither, causal, reset, both = (returns[name].to_numpy() for name in astuple(cells))  # each (steps, cell's seeds)
+    neither, causal, reset, both = (returns[name].to_numpy() for name in astuple(cells))  # each (steps, seeds)
     lines = []
     for name, statistic in (("causal step", parts.causal_effect), ("soft reset", parts.reset_effect)):
         by_step = statistic(neither, causal, reset, both, axis=1)  # (steps,)
@@ -502,19 +515,20 @@ def parts_section(
         "part's main effect is the mean return of the runs with it minus the runs without, averaged over the other "
         "part's two levels; the interaction is how much the causal step's effect changes with the reset. On the final "
         "return and on the AUC (the mean over the run's evaluations: an effect on the final return that the AUC does "
-        "not show came late in the run). Intervals: 95% percentile bootstrap, each cell's seeds resampled "
-        "independently; p: two-sided permutation test exchanging the part's label within each level of the other part "
-        f"({reps:,} relabellings). An effect reads as detected where its interval excludes 0 and p < 0.05. Only tasks "
-        f"where every cell has at least {MIN_SEEDS_FOR_AN_INTERVAL} seeds.",
+        "not show came late in the run). The seed is the unit: a seed's four runs share their first steps, up to ACE's "
+        "first causal fit, so the design uses the seeds that all four cells ran, and an effect is the mean of each "
+        "seed's own. Intervals: 95% percentile bootstrap over those seeds; p: two-sided sign-flip test of the seeds' "
+        f"effects (the part's label exchanged within a seed; all sign patterns, or {reps:,} of them where there are "
+        "more). An effect reads as detected where its interval excludes 0 and p < 0.05. Only tasks where the four cells "
+        f"share at least {MIN_SEEDS_FOR_A_DESIGN} seeds (with fewer, no sign-flip p can be below 0.05).",
         "",
     ]
     along_the_run = design_effects(campaign, seeds, reps, metric="auc")
     for (task, cells, effects), (_, _, auc_effects) in zip(found, along_the_run, strict=True):
         task_seeds = seeds[seeds.task == task]
-        means = ", ".join(
-            f"{name} {values(task_seeds, name, 'final').mean():.0f} ({len(values(task_seeds, name, 'final'))} seeds)"
-            for name in astuple(cells)
-        )
+        shared = design_seeds(task_seeds, cells)
+        finals = design_samples(task_seeds, cells, "final")
+        means = ", ".join(f"{name} {final.mean():.0f}" for name, final in zip(astuple(cells), finals, strict=True))
         rows = []
         for effect, auc in zip(effects, auc_effects, strict=True):
             row = {"effect": effect.name}
@@ -522,14 +536,14 @@ def parts_section(
                 row[f"{metric} [95% CI]"] = on.interval()
                 row[f"{metric} p"] = "" if np.isnan(on.p) else f"{on.p:.4f}"
             rows.append(row)
-        lines += [f"### {task}: {cells.both}", "", f"Mean final return per cell: {means}.", ""]
+        lines += [f"### {task}: {cells.both}", "", f"Mean final return per cell, seeds {seed_ranges(shared)}: {means}.", ""]
         lines += [pd.DataFrame(rows).to_markdown(index=False), "", scope_line(campaign, f"on {task}"), ""]
         lines += [*(parts.reading(effect, cells) for effect in effects)]
         along = [f"the {auc.name} {auc.interval()}" for auc in auc_effects if auc.detected]
         lines += [f"- Along the run (AUC): {'; '.join(along) if along else 'no effect detected'}."]
-        lines += [*effects_by_step(evaluations[evaluations.task == task], cells), ""]
+        lines += [*effects_by_step(evaluations[evaluations.task == task], cells, shared), ""]
     if not found:
-        lines += [f"No task has {MIN_SEEDS_FOR_AN_INTERVAL} seeds in each of the four cells yet.", ""]
+        lines += [f"On no task do the four cells share {MIN_SEEDS_FOR_A_DESIGN} seeds yet.", ""]
     return lines
 
 

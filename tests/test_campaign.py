@@ -459,17 +459,39 @@ def test_authors_values_only_for_the_variants_they_are_for(tmp_path):
 
 
 def test_main_effects_and_interaction_of_a_2x2_design():
-    base = np.random.default_rng(0).normal(300.0, 40.0, size=10)
-    # cells: neither, causal step only, reset only, both; the causal step -80, the reset +5, each whatever the other
-    cells = (base, base - 80.0, base + 5.0, base - 75.0)
+    rng = np.random.default_rng(1)  # seed 0 draws a reset effect of +15 from noise alone (2.3 standard errors)
+    base = rng.normal(300.0, 40.0, size=10)  # a seed's four runs share their start: one level per seed
+    # cells: neither, causal step only, reset only, both; the causal step -80 whatever the reset, the reset nothing;
+    # each run its own noise after the seed's shared start
+    shifts = (0.0, -80.0, 0.0, -80.0)
+    cells = tuple(base + shift + rng.normal(0.0, 20.0, size=10) for shift in shifts)
     causal, reset, interaction = parts.effects(cells, reps=2000)
-    assert causal.value == pytest.approx(-80.0) and causal.low < -80.0 < causal.high and causal.detected
-    assert causal.p < 0.01
-    assert reset.value == pytest.approx(5.0) and reset.p > 0.05 and not reset.detected  # 5 against a spread of 40
-    assert interaction.value == pytest.approx(0.0) and np.isnan(interaction.p) and not interaction.detected
+    assert causal.value == pytest.approx(np.mean(parts.per_seed(parts.causal_effect, cells)))
+    assert causal.low < causal.value < causal.high and causal.detected and causal.p < 0.01
+    assert abs(causal.value + 80.0) < 20.0 and abs(reset.value) < 20.0
+    assert reset.p > 0.05 and not reset.detected
+    assert np.isnan(interaction.p) and not interaction.detected
     # the interaction: the causal step's effect with the reset minus without
     shifted = (base, base - 80.0, base + 20.0, base + 20.0)
     assert parts.interaction(*shifted) == pytest.approx(80.0)
+    with pytest.raises(ValueError, match="the same seeds"):
+        parts.effects((base, base, base, base[:-1]), reps=100)
+
+
+def test_sign_flip_p_is_the_exact_one():
+    # 4 seeds: 16 sign patterns of the seeds' effects, each a relabelling of the part within every seed
+    cells = (
+        np.array([1.0, 4.0, 2.0, 0.0]),
+        np.array([3.0, 6.0, 1.0, 2.0]),
+        np.array([0.0, 2.0, 2.0, 1.0]),
+        np.array([5.0, 7.0, 2.0, 3.0]),
+    )
+    for statistic in (parts.causal_effect, parts.reset_effect):
+        effect = parts.per_seed(statistic, cells)
+        assert effect == pytest.approx([statistic(*(np.array([cell[i]]) for cell in cells)) for i in range(4)])
+        signs = np.array(list(itertools.product([-1.0, 1.0], repeat=4)))  # (16, seeds)
+        exact = np.mean(np.abs((signs * effect).mean(axis=1)) >= abs(effect.mean()) - 1e-12)
+        assert parts.sign_flip_p(effect, reps=10_000) == pytest.approx(exact)
 
 
 @pytest.mark.parametrize(
@@ -478,25 +500,6 @@ def test_main_effects_and_interaction_of_a_2x2_design():
 def test_a_signed_effect_never_reads_minus_zero(value, text):
     assert parts.signed(value) == text
     assert parts.Effect("soft reset", value, value - 1.0, value + 1.0, 0.5).interval().startswith(f"{text} [")
-
-
-def test_stratified_permutation_p_is_the_exact_one():
-    # 2 seeds per cell: 6 relabellings within each stratum, 36 in all; the sampled p converges to the exact p
-    cells = (np.array([1.0, 4.0]), np.array([3.0, 6.0]), np.array([0.0, 2.0]), np.array([5.0, 7.0]))
-    for name, statistic, (a, b, c, d) in (
-        ("causal step", parts.causal_effect, (0, 1, 2, 3)),  # strata: (neither | causal), (reset | both)
-        ("soft reset", parts.reset_effect, (0, 2, 1, 3)),  # strata: (neither | reset), (causal | both)
-    ):
-        observed = abs(statistic(*cells))
-        first, second = np.concatenate([cells[a], cells[b]]), np.concatenate([cells[c], cells[d]])
-        extreme = []
-        for i in itertools.combinations(range(4), 2):
-            for j in itertools.combinations(range(4), 2):
-                relabelled = [None] * 4
-                relabelled[a], relabelled[b] = first[list(i)], np.delete(first, list(i))
-                relabelled[c], relabelled[d] = second[list(j)], np.delete(second, list(j))
-                extreme.append(abs(statistic(*relabelled)) >= observed - 1e-12)
-        assert parts.permutation_p(name, cells, reps=40_000) == pytest.approx(np.mean(extreme), abs=0.01)
 
 
 @pytest.mark.usefixtures("intervals_from_two_seeds")
@@ -509,30 +512,49 @@ def test_report_attributes_a_difference_to_aces_parts_by_their_settings(tmp_path
         "ACE-standardized": {"algo": "ace", "standardize_causal_effects": True},  # both parts, no ablations: no design
     }
     campaign_file = write_campaign(
-        tmp_path, budget=100, evaluation={"every": 50, "episodes": 1}, seeds=[0, 1, 2, 3], variants=variants
+        tmp_path, budget=100, evaluation={"every": 50, "episodes": 1}, seeds=list(range(7)), variants=variants
     )
     campaign = Campaign.load(campaign_file)
-    sac = [200.0, 260.0, 300.0, 340.0]
+    sac = [200.0, 260.0, 300.0, 340.0, 220.0, 280.0, 500.0]
+    jitter = [6.0, -6.0, 4.0, -4.0, 2.0, -2.0]  # ACE's, per seed: the seeds' effects differ, their mean does not
     finals = {
-        ("Pendulum-v1", "SAC"): sac,
-        ("Pendulum-v1", "ACE"): [x - 100 for x in sac],
-        ("Pendulum-v1", "ACE-without-fit"): [x + 1 for x in sac],
-        ("Pendulum-v1", "ACE-without-reset"): [x - 99 for x in sac],
-        ("Pendulum-v1", "ACE-standardized"): sac,
+        ("Pendulum-v1", "SAC"): sac,  # seed 6 in this cell only: not in the design, whose unit is the seed
+        ("Pendulum-v1", "ACE"): [x - 100 + j for x, j in zip(sac[:6], jitter, strict=True)],
+        ("Pendulum-v1", "ACE-without-fit"): [x + 1 for x in sac[:6]],
+        ("Pendulum-v1", "ACE-without-reset"): [x - 99 for x in sac[:6]],
+        ("Pendulum-v1", "ACE-standardized"): sac[:6],
     }
     write_fixture_results(campaign, tmp_path / "results", finals)
     assert report_module.designs(campaign) == [parts.Cells("SAC", "ACE-without-reset", "ACE-without-fit", "ACE")]
     text = report(campaign, campaign_file, tmp_path / "results", tmp_path / "docs", reps=500)
-    section = text.split("## Which part of ACE")[1].split("## How these runs were made")[0]
+    section = text.split("## Which part of ACE")[1].split("\n## ")[0]
     assert "### Pendulum-v1: ACE\n" in section and "ACE-standardized" not in section
-    assert "Mean final return per cell: SAC 275 (4 seeds), ACE-without-reset 176 (4 seeds)" in section
-    assert re.search(r"\| causal step +\| -100 \[", section) and re.search(r"\| soft reset +\| \+0 \[", section)
-    assert "- Runs with the causal step end 100 lower on average (-100, 95% CI [" in section
+    # per seed: causal step -100 + jitter / 2, soft reset jitter / 2, interaction -2 + jitter; all six seeds' causal
+    # effects negative: sign-flip p = 2 / 2**6
+    assert "Mean final return per cell, seeds 0-5: SAC 267, ACE-without-reset 168, ACE-without-fit 268, ACE 167." in section
+    assert re.search(r"\| causal step +\| -100 \[-102, -98\] +\| +0.0312 \|", section)
+    assert re.search(r"\| soft reset +\| \+0 \[", section)
+    assert "- Runs with the causal step end 100 lower on average (-100, 95% CI [-102, -98], sign-flip p = 0.0312)." in section
     assert "- No effect of the soft reset detected (+0, 95% CI [" in section
     assert "- Along the run (AUC): the causal step -50 [" in section  # curves 0, final / 2, final: AUC final / 2
     assert "- The causal step's effect by evaluation step: 0 +0, 50 -50, 100 -100." in section
     assert "- The soft reset's effect by evaluation step: 0 +0, 50 +0, 100 +0." in section  # no "-0" from rounding
     assert "Which part (2x2 design with the ablations): on `Pendulum-v1` a detected effect of the causal step -100" in text
+
+
+def test_a_design_needs_six_shared_seeds(tmp_path):
+    # 5 seeds all of one sign give a sign-flip p of 2 / 2**5 = 0.0625: no design below 6 shared seeds
+    variants = {"SAC": {"algo": "sac"}, "ACE": {"algo": "ace"}}
+    variants |= {"ACE-no-causal": {"algo": "ace", "causal_method": None}, "ACE-no-reset": {"algo": "ace", "reset_mode": None}}
+    campaign_file = write_campaign(
+        tmp_path, budget=100, evaluation={"every": 50, "episodes": 1}, seeds=list(range(6)), variants=variants
+    )
+    campaign = Campaign.load(campaign_file)
+    finals = {("Pendulum-v1", name): [100.0 + seed for seed in range(6)] for name in variants}
+    finals["Pendulum-v1", "ACE-no-reset"] = finals["Pendulum-v1", "ACE-no-reset"][:5]  # seed 5 missing
+    write_fixture_results(campaign, tmp_path / "results", finals)
+    text = report(campaign, campaign_file, tmp_path / "results", tmp_path / "docs", reps=200)
+    assert "On no task do the four cells share 6 seeds yet." in text
 
 
 def test_ablations_are_compared_with_their_parent_and_the_baseline():
