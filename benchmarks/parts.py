@@ -67,7 +67,7 @@ class Effect:
     p: float  # two-sided sign-flip p-value; NaN for the interaction
 
     def interval(self) -> str:
-        """The effect and its interval in whole return units: "-84 [-124, -42]"."""
+        """The effect and its interval in whole return units: "-84 [-137, -40]"."""
         return f"{signed(self.value)} [{signed(self.low)}, {signed(self.high)}]"
 
     @property

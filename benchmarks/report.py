@@ -469,7 +469,7 @@ def design_samples(task_seeds: pd.DataFrame, cells: parts.Cells, metric: str) ->
 
 def design_effects(campaign: Campaign, seeds: pd.DataFrame, reps: int, metric: str = "final") -> DesignEffects:
     """``(task, cells, effects)`` on ``metric`` (``"final"`` or ``"auc"``) for every design and task where the four
-    cells share the seeds an interval needs."""
+    cells share at least :data:`MIN_SEEDS_FOR_A_DESIGN` seeds."""
     found = []
     for cells in designs(campaign):
         for task in (task.env_id for task in campaign.tasks):
