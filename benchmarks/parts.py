@@ -102,7 +102,7 @@ def interaction(neither: np.ndarray, causal: np.ndarray, reset: np.ndarray, both
     return (b - r) - (c - n)
 
 
-def per_seed(statistic: Statistic, cells: CellSamples) -> np.ndarray:
+def seed_effects(statistic: Statistic, cells: CellSamples) -> np.ndarray:
     """A statistic of the design on each seed's four runs alone: shape (seeds,)."""
     return statistic(*(cell[:, np.newaxis] for cell in cells), axis=1)  # each cell (seeds, 1): one run per seed
 
@@ -124,7 +124,7 @@ def effects(cells: CellSamples, reps: int) -> list[Effect]:
         raise ValueError(f"the four cells must hold the same seeds, got {[len(cell) for cell in cells]} values")
     found = []
     for name, statistic in (("causal step", causal_effect), ("soft reset", reset_effect), ("interaction", interaction)):
-        by_seed = per_seed(statistic, cells)  # (seeds,)
+        by_seed = seed_effects(statistic, cells)  # (seeds,)
         interval = stats.bootstrap(
             (by_seed,), np.mean, vectorized=True, method="percentile", n_resamples=reps, random_state=0
         ).confidence_interval

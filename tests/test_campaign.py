@@ -466,7 +466,7 @@ def test_main_effects_and_interaction_of_a_2x2_design():
     shifts = (0.0, -80.0, 0.0, -80.0)
     cells = tuple(base + shift + rng.normal(0.0, 20.0, size=10) for shift in shifts)
     causal, reset, interaction = parts.effects(cells, reps=2000)
-    assert causal.value == pytest.approx(np.mean(parts.per_seed(parts.causal_effect, cells)))
+    assert causal.value == pytest.approx(np.mean(parts.seed_effects(parts.causal_effect, cells)))
     assert causal.low < causal.value < causal.high and causal.detected and causal.p < 0.01
     assert abs(causal.value + 80.0) < 20.0 and abs(reset.value) < 20.0
     assert reset.p > 0.05 and not reset.detected
@@ -487,7 +487,7 @@ def test_sign_flip_p_is_the_exact_one():
         np.array([5.0, 7.0, 2.0, 3.0]),
     )
     for statistic in (parts.causal_effect, parts.reset_effect):
-        effect = parts.per_seed(statistic, cells)
+        effect = parts.seed_effects(statistic, cells)
         assert effect == pytest.approx([statistic(*(np.array([cell[i]]) for cell in cells)) for i in range(4)])
         signs = np.array(list(itertools.product([-1.0, 1.0], repeat=4)))  # (16, seeds)
         exact = np.mean(np.abs((signs * effect).mean(axis=1)) >= abs(effect.mean()) - 1e-12)
