@@ -20,7 +20,9 @@ curve, the causal weights of every fit and the retention of every soft reset (AC
 package versions, the machine, the git commit and the wall time. The file is written to a temporary name and renamed
 once complete, so an interrupted run leaves nothing that could be mistaken for a result; running the campaign again
 picks up exactly the runs that have no file. A run holds a lock while it trains: a runner skips the runs another process
-is training (such as the workers of a runner killed with SIGTERM, which go on to finish their runs).
+is training (such as the workers of a runner killed with SIGTERM, which go on to finish their runs). A worker that gets
+SIGTERM itself (a cluster's preemption signals every process of the job) stops its run and removes its lock: the run
+trains again, from its start, when the campaign runs again.
 
 ``--hours`` is the time the runner may take: a run is started only if its estimated duration (the slowest finished
 run of that task on a machine like this one, else the campaign's ``minutes_per_run`` for the task) ends before
@@ -38,6 +40,7 @@ import json
 import multiprocessing
 import os
 import platform
+import signal
 import subprocess
 import sys
 import time
@@ -314,32 +317,60 @@ class RunTakenElsewhere(Exception):
     """Another process is training this run, or has finished it since this runner listed what to train."""
 
 
+class RunStopped(Exception):
+    """The process training this run got SIGTERM (a cluster's preemption, or ``kill``): it stopped without a result, and
+    the run trains again, from its start, when the campaign runs again."""
+
+
 @contextlib.contextmanager
 def claimed(run: Run, path: Path) -> Iterator[None]:
     """Hold the lock of the run whose result file is ``path`` while it trains, so that no other process trains it too.
 
     A runner killed with ``kill`` (SIGTERM) leaves its workers training, and they write their results when they end: a
     runner started after it would train the same runs again, two at a time on the same cores. The lock is an
-    ``flock`` on a hidden file beside the result, which the system releases when its process ends, however it ends.
+    ``flock`` on a hidden file beside the result, which the system releases when its process ends, however it ends; the
+    file holds the pid of the process that trains the run, and goes with its lock (:func:`stopped_by_sigterm`).
     """
     lock_path = path.with_name(f".{path.name}.lock")
     lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path, "w") as lock:
+    with open(lock_path, "a+") as lock:  # not "w": that would empty the holder's pid before the lock is tried
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise RunTakenElsewhere(f"{run} is being trained by another process (it holds {lock_path})") from None
+            lock.seek(0)
+            pid = lock.read().strip()  # empty while the holder has not written it yet
+            holder = f"pid {pid}, which holds {lock_path}" if pid else f"it holds {lock_path}"
+            raise RunTakenElsewhere(f"{run} is being trained by another process ({holder})") from None
         try:
             if path.is_file():
                 raise RunTakenElsewhere(f"{run} was finished by another process")
+            lock.truncate(0)
+            lock.write(f"{os.getpid()}\n")
+            lock.flush()
             yield
         finally:
             lock_path.unlink(missing_ok=True)
 
 
+@contextlib.contextmanager
+def stopped_by_sigterm(run: Run) -> Iterator[None]:
+    """Turn SIGTERM into :class:`RunStopped` while ``run`` trains, so that the ``finally`` clauses of a run stopped by a
+    preemption remove its lock file and any half-written result (Python's default for SIGTERM ends the process at once,
+    and leaves them); the previous handler is back afterwards."""
+
+    def stop(signum: int, frame: Any) -> None:
+        raise RunStopped(f"{run} stopped by SIGTERM, without a result")
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def train_run(run: Run, campaign: Campaign, device: str, threads: int, results: Path, commit: str) -> dict[str, Any]:
     """Train and evaluate one run in this process, unless another process has it (:class:`RunTakenElsewhere`); write
-    its result file last, atomically.
+    its result file last, atomically. SIGTERM stops it (:class:`RunStopped`) and leaves nothing behind.
 
     ``commit`` is the code the run trains with: the runner's worker server imports the package once, when the runner
     starts, so the checkout's commit at the end of a run may be a later one.
@@ -347,7 +378,7 @@ def train_run(run: Run, campaign: Campaign, device: str, threads: int, results: 
     from sb3_ace.common.saving import save_atomically  # in the worker, as train's imports: the runner needs no torch
 
     path = run.result_path(results, campaign)
-    with claimed(run, path):
+    with stopped_by_sigterm(run), claimed(run, path):
         result = train(run, campaign, device, threads, commit)
         # Complete or absent, never half-written, and readable as a plain write would leave it (not mkstemp's 0o600)
         save_atomically(path, "json", lambda destination: destination.write_text(json.dumps(result, indent=1)))
@@ -533,6 +564,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     failed: list[Run] = []
+    stopped: list[Run] = []
     not_started: list[Run] = []
     if todo:
         commit = git_commit()  # before the worker server imports the package: the code every run of this runner uses
@@ -559,6 +591,10 @@ def main(argv: list[str] | None = None) -> int:
                     except RunTakenElsewhere as taken:
                         print(f"skipped: {taken}")
                         continue
+                    except RunStopped as signalled:
+                        stopped.append(run)
+                        print(f"stopped: {signalled}")
+                        continue
                     except Exception:
                         failed.append(run)
                         print(f"FAILED {run}:\n{traceback.format_exc()}")
@@ -571,9 +607,11 @@ def main(argv: list[str] | None = None) -> int:
                     )
     if not_started:
         print(f"{len(not_started)} runs not started: they would not finish within --hours {args.hours}")
+    if stopped:
+        print(f"{len(stopped)} runs stopped by SIGTERM: they train again when the campaign runs again")
     if failed:
         print(f"{len(failed)} runs failed: {', '.join(map(str, failed))}")
-    return 1 if failed else 0
+    return 1 if failed or stopped else 0
 
 
 if __name__ == "__main__":

@@ -5,8 +5,10 @@ import itertools
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import gymnasium as gym
@@ -186,9 +188,12 @@ def test_a_run_that_another_process_trains_or_has_finished_is_skipped(tmp_path):
     lock_path = path.with_name(f".{path.name}.lock")
     with open(lock_path, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # another process's claim (an flock is per open file: this process is another)
+        lock.write("4242\n")
+        lock.flush()
         out = run_campaign(campaign_file, "--results", results)
         assert out.returncode == 0, out.stdout + out.stderr
-        assert f"skipped: Pendulum-v1 SAC seed 0 is being trained by another process (it holds {lock_path})" in out.stdout
+        holder = f"pid 4242, which holds {lock_path}"
+        assert f"skipped: Pendulum-v1 SAC seed 0 is being trained by another process ({holder})" in out.stdout
         assert not path.exists()
         with pytest.raises(RunTakenElsewhere, match="being trained by another process"):
             train_run(run, campaign, "cpu", 1, results, "abc")
@@ -196,6 +201,30 @@ def test_a_run_that_another_process_trains_or_has_finished_is_skipped(tmp_path):
     with pytest.raises(RunTakenElsewhere, match="was finished by another process"):
         train_run(run, campaign, "cpu", 1, results, "abc")
     assert path.read_text() == "{}" and not lock_path.exists()
+
+
+def test_a_run_stopped_by_sigterm_leaves_nothing_behind(tmp_path):
+    """A cluster's preemption sends SIGTERM to the workers too: the run stops, its lock file goes with it, and the
+    runner says so and exits non-zero (the campaign is not complete); the next runner trains the run again."""
+    campaign_file = write_campaign(tmp_path, budget=150_000, seeds=[0], variants={"SAC": {"algo": "sac"}})
+    results = tmp_path / "results"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    command = [sys.executable, "-m", "benchmarks.campaign", str(campaign_file), "--workers", "1", "--results", str(results)]
+    runner = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT, env=env)
+    lock_path = results / "tiny" / "Pendulum-v1" / "SAC" / ".seed0.json.lock"
+    deadline = time.monotonic() + 120
+    while not (lock_path.is_file() and lock_path.read_text().strip()):  # the worker has claimed the run
+        assert time.monotonic() < deadline and runner.poll() is None, "the run never started"
+        time.sleep(0.1)
+    worker = int(lock_path.read_text())
+    assert worker != runner.pid  # a worker process trains it, not the runner
+    os.kill(worker, signal.SIGTERM)
+    output, _ = runner.communicate(timeout=120)
+    assert runner.returncode == 1, output
+    assert "stopped: Pendulum-v1 SAC seed 0 stopped by SIGTERM, without a result" in output
+    assert "1 runs stopped by SIGTERM: they train again when the campaign runs again" in output
+    assert [path for path in results.rglob("*") if path.is_file()] == []  # no lock, no result, no partial file
+    assert "1 to train" in run_campaign(campaign_file, "--list", "--results", results).stdout
 
 
 def test_the_learners_and_their_ace_versions_train_in_a_campaign(tmp_path):
