@@ -116,21 +116,44 @@ def sign_flip_p(effect: np.ndarray, reps: int) -> float:
     return float(test.pvalue)
 
 
+def _effect(name: str, by_seed: np.ndarray, reps: int, tested: bool = True) -> Effect:
+    """The mean of an effect's values by seed, with its bootstrap interval over the seeds (``reps`` resamples) and,
+    where ``tested``, its sign-flip p-value."""
+    interval = stats.bootstrap(
+        (by_seed,), np.mean, vectorized=True, method="percentile", n_resamples=reps, random_state=0
+    ).confidence_interval
+    p = sign_flip_p(by_seed, reps) if tested else float("nan")
+    return Effect(name, float(np.mean(by_seed)), float(interval.low), float(interval.high), p)
+
+
+def _check_seeds(cells: CellSamples) -> None:
+    if len({len(cell) for cell in cells}) != 1:
+        raise ValueError(f"the four cells must hold the same seeds, got {[len(cell) for cell in cells]} values")
+
+
 def effects(cells: CellSamples, reps: int) -> list[Effect]:
     """Both main effects and the interaction of the four cells' values by seed (neither, causal only, reset only,
     both), with their intervals (``reps`` bootstrap resamples of the seeds) and the main effects' p-values (sign flips
     of the seeds' effects, at most ``reps``)."""
-    if len({len(cell) for cell in cells}) != 1:
-        raise ValueError(f"the four cells must hold the same seeds, got {[len(cell) for cell in cells]} values")
-    found = []
-    for name, statistic in (("causal step", causal_effect), ("soft reset", reset_effect), ("interaction", interaction)):
-        by_seed = seed_effects(statistic, cells)  # (seeds,)
-        interval = stats.bootstrap(
-            (by_seed,), np.mean, vectorized=True, method="percentile", n_resamples=reps, random_state=0
-        ).confidence_interval
-        p = float("nan") if name == "interaction" else sign_flip_p(by_seed, reps)
-        found.append(Effect(name, float(np.mean(by_seed)), float(interval.low), float(interval.high), p))
-    return found
+    _check_seeds(cells)
+    statistics = (("causal step", causal_effect), ("soft reset", reset_effect), ("interaction", interaction))
+    return [_effect(name, seed_effects(statistic, cells), reps, name != "interaction") for name, statistic in statistics]
+
+
+def simple_effects(cells: CellSamples, names: Cells, reps: int) -> list[Effect]:
+    """Each part's simple effects: its effect at each level of the other part, from one pair of cells each
+    (Montgomery, ch. 5): the causal step without and with the reset, then the reset without and with the causal step,
+    each named with its pair (``"causal step without the reset (ACE-no-reset - SAC)"``). A main effect is the mean of
+    its part's two: they show whether it comes from both pairs of cells or from one."""
+    _check_seeds(cells)
+    neither, causal, reset, both = cells  # each (seeds,)
+    pairs = (
+        ("causal step without the reset", names.causal_only, causal, names.neither, neither),
+        ("causal step with the reset", names.both, both, names.reset_only, reset),
+        ("soft reset without the causal step", names.reset_only, reset, names.neither, neither),
+        ("soft reset with the causal step", names.both, both, names.causal_only, causal),
+    )
+    return [_effect(f"{part} ({name} - {other})", runs - other_runs, reps) for part, name, runs, other, other_runs in pairs]
 
 
 def reading(effect: Effect, cells: Cells) -> str:

@@ -27,6 +27,7 @@ percentile bootstrap computes the same intervals.
 """
 
 import argparse
+from collections.abc import Iterable
 from dataclasses import astuple, dataclass
 from pathlib import Path
 from typing import Any
@@ -501,11 +502,24 @@ def effects_by_step(task_curves: pd.DataFrame, cells: parts.Cells, seeds: list[i
     return lines
 
 
+def effects_table(effects: Iterable[tuple[parts.Effect, parts.Effect]]) -> str:
+    """A table of effects, one row per (final return, AUC) pair of one effect: value, interval and p of each."""
+    rows = []
+    for final, auc in effects:
+        row = {"effect": final.name}
+        for metric, on in (("final", final), ("AUC", auc)):
+            row[f"{metric} [95% CI]"] = on.interval()
+            row[f"{metric} p"] = "" if np.isnan(on.p) else f"{on.p:.4f}"
+        rows.append(row)
+    return pd.DataFrame(rows).to_markdown(index=False)
+
+
 def parts_section(
     campaign: Campaign, seeds: pd.DataFrame, evaluations: pd.DataFrame, reps: int, found: DesignEffects
 ) -> list[str]:
     """Which of ACE's parts each difference comes from, per 2x2 design and task (:mod:`benchmarks.parts`): the effects
-    on the final return (``found``, read), on the AUC, and by evaluation step (where along the run they are)."""
+    on the final return (``found``, read), on the AUC, by evaluation step (where along the run they are), and each
+    part's simple effects (which pairs of cells a main effect comes from)."""
     if not designs(campaign):
         return []
     lines = [
@@ -527,21 +541,22 @@ def parts_section(
     for (task, cells, effects), (_, _, auc_effects) in zip(found, along_the_run, strict=True):
         task_seeds = seeds[seeds.task == task]
         shared = design_seeds(task_seeds, cells)
-        finals = design_samples(task_seeds, cells, "final")
+        finals, aucs = (design_samples(task_seeds, cells, metric) for metric in ("final", "auc"))
         means = ", ".join(f"{name} {final.mean():.0f}" for name, final in zip(astuple(cells), finals, strict=True))
-        rows = []
-        for effect, auc in zip(effects, auc_effects, strict=True):
-            row = {"effect": effect.name}
-            for metric, on in (("final", effect), ("AUC", auc)):
-                row[f"{metric} [95% CI]"] = on.interval()
-                row[f"{metric} p"] = "" if np.isnan(on.p) else f"{on.p:.4f}"
-            rows.append(row)
+        simple = zip(parts.simple_effects(finals, cells, reps), parts.simple_effects(aucs, cells, reps), strict=True)
         lines += [f"### {task}: {cells.both}", "", f"Mean final return per cell, seeds {seed_ranges(shared)}: {means}.", ""]
-        lines += [pd.DataFrame(rows).to_markdown(index=False), "", scope_line(campaign, f"on {task}"), ""]
+        lines += [effects_table(zip(effects, auc_effects, strict=True)), "", scope_line(campaign, f"on {task}"), ""]
         lines += [*(parts.reading(effect, cells) for effect in effects)]
         along = [f"the {auc.name} {auc.interval()}" for auc in auc_effects if auc.detected]
         lines += [f"- Along the run (AUC): {'; '.join(along) if along else 'no effect detected'}."]
         lines += [*effects_by_step(evaluations[evaluations.task == task], cells, shared), ""]
+        lines += [
+            "Simple effects: each part's effect at one level of the other, from one pair of cells (the seed's two runs), "
+            "with the same intervals and tests; a main effect is the mean of its part's two.",
+            "",
+            effects_table(simple),
+            "",
+        ]
     if not found:
         lines += [f"On no task do the four cells share {MIN_SEEDS_FOR_A_DESIGN} seeds yet.", ""]
     return lines

@@ -507,6 +507,27 @@ def test_main_effects_and_interaction_of_a_2x2_design():
         parts.effects((base, base, base, base[:-1]), reps=100)
 
 
+def test_simple_effects_are_the_pairs_of_cells_whose_mean_is_the_main_effect():
+    rng = np.random.default_rng(2)
+    cells = tuple(rng.normal(300.0, 40.0, size=8) for _ in range(4))  # neither, causal only, reset only, both
+    neither, causal_only, reset_only, both = cells
+    names = parts.Cells("SAC", "ACE-no-reset", "ACE-no-causal", "ACE")
+    simple = parts.simple_effects(cells, names, reps=500)
+    assert [effect.name for effect in simple] == [
+        "causal step without the reset (ACE-no-reset - SAC)",
+        "causal step with the reset (ACE - ACE-no-causal)",
+        "soft reset without the causal step (ACE-no-causal - SAC)",
+        "soft reset with the causal step (ACE - ACE-no-reset)",
+    ]
+    pairs = (causal_only - neither, both - reset_only, reset_only - neither, both - causal_only)
+    for effect, pair in zip(simple, pairs, strict=True):
+        assert effect.value == pytest.approx(pair.mean()) and effect.low < effect.value < effect.high
+        assert effect.p == pytest.approx(parts.sign_flip_p(pair, reps=500))
+    causal, reset, _ = parts.effects(cells, reps=500)
+    assert causal.value == pytest.approx((simple[0].value + simple[1].value) / 2)
+    assert reset.value == pytest.approx((simple[2].value + simple[3].value) / 2)
+
+
 def test_sign_flip_p_is_the_exact_one():
     # 4 seeds: 16 sign patterns of the seeds' effects, each a relabelling of the part within every seed
     cells = (
@@ -568,6 +589,16 @@ def test_report_attributes_a_difference_to_aces_parts_by_their_settings(tmp_path
     assert "- Along the run (AUC): the causal step -50 [" in section  # curves 0, final / 2, final: AUC final / 2
     assert "- The causal step's effect by evaluation step: 0 +0, 50 -50, 100 -100." in section
     assert "- The soft reset's effect by evaluation step: 0 +0, 50 +0, 100 +0." in section  # no "-0" from rounding
+    # simple effects: one pair of cells each; six seeds of one sign give p = 2 / 2**6 again
+    simple = section.split("Simple effects:")[1]
+    rows = {
+        r"causal step without the reset \(ACE-without-reset - SAC\)": r"-99 \[-99, -99\] +\| +0.0312",
+        r"causal step with the reset \(ACE - ACE-without-fit\)": r"-101 \[-10\d, -9\d\] +\| +0.0312",
+        r"soft reset without the causal step \(ACE-without-fit - SAC\)": r"\+1 \[\+1, \+1\] +\| +0.0312",
+        r"soft reset with the causal step \(ACE - ACE-without-reset\)": r"-1 \[",
+    }
+    for effect, figures in rows.items():
+        assert re.search(rf"\| {effect} +\| {figures}", simple), effect
     assert "Which part (2x2 design with the ablations): on `Pendulum-v1` a detected effect of the causal step -100" in text
 
 
