@@ -1,15 +1,19 @@
 """Does ACE's causal step reach training by anything but the causal weights? Three runs of a campaign task, side by side,
 as the campaign runner trains them (the same seed, evaluations and settings):
 
-- the campaign's baseline (SAC);
-- the campaign's ``ACE-no-reset`` (the causal step, no reset), its weights put back to 1 right after every fit;
-- ``ACE-no-reset`` as it is.
+- a reference variant without the causal step (by default the campaign's baseline, SAC);
+- a variant that differs from it by the causal step alone (by default ``ACE-no-reset``), its weights put back to 1
+  right after every fit: the placebo;
+- that variant as it is.
 
     python -m benchmarks.placebo benchmarks/campaigns/sac_sized_100k.yml dm_control/cheetah-run-v0 --seed 0 --steps 15000
+    python -m benchmarks.placebo benchmarks/campaigns/sac_sized_100k.yml dm_control/cheetah-run-v0 \
+        --variant ACE --reference ACE-no-causal --steps 30000   # with the soft reset: past the first, at 25,000 updates
 
-If the second run's curve equals the first's, evaluation for evaluation and bit for bit, the causal step (the recent
-transitions, the fit, its logs) changes nothing but the weights; the third run shows what the weights change. Prints the
-three curves and the verdict; exits 0 if the placebo equals the baseline, 1 otherwise.
+If the placebo's curve equals the reference's, evaluation for evaluation and bit for bit, the causal step (the recent
+transitions, the fit, its logs, and with the reset, whatever the reset does with them) changes nothing but the weights;
+the third run shows what the weights change. Prints the three curves and the verdict; exits 0 if the placebo equals the
+reference, 1 otherwise.
 """
 
 import argparse
@@ -25,7 +29,10 @@ def curve(campaign: Campaign, task: str, variant: str, seed: int, unit_weights: 
     """The evaluation curve of one run trained as the runner trains it; ``unit_weights``: weights 1 after every fit."""
     from sb3_ace.common.causal_weights import CausalWeightCallback
 
-    (run,) = (run for run in campaign.runs() if (run.task.env_id, run.variant.name, run.seed) == (task, variant, seed))
+    runs = [run for run in campaign.runs() if (run.task.env_id, run.variant.name, run.seed) == (task, variant, seed)]
+    if not runs:
+        raise ValueError(f"{campaign.name} has no run of {variant!r} on {task!r} with seed {seed}")
+    (run,) = runs
     fit = CausalWeightCallback.update_weights
 
     def fit_then_unit_weights(self: CausalWeightCallback) -> None:
@@ -42,29 +49,32 @@ def curve(campaign: Campaign, task: str, variant: str, seed: int, unit_weights: 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("campaign", type=Path, help="a campaign file with an ACE-no-reset variant")
+    parser.add_argument("campaign", type=Path, help="a campaign file")
     parser.add_argument("task", help="one of the campaign's tasks")
+    parser.add_argument("--variant", default="ACE-no-reset", help="a variant with the causal step (default ACE-no-reset)")
+    parser.add_argument("--reference", help="the variant without its causal step (default: the campaign's baseline)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--steps", type=int, default=15_000, help="env steps (a multiple of the evaluation interval)")
     args = parser.parse_args(argv)
     campaign = dataclasses.replace(Campaign.load(args.campaign), budget=args.steps)
+    reference = args.reference or campaign.baseline
     runs = {
-        campaign.baseline: curve(campaign, args.task, campaign.baseline, args.seed),
-        "ACE-no-reset, weights 1 after every fit": curve(campaign, args.task, "ACE-no-reset", args.seed, unit_weights=True),
-        "ACE-no-reset": curve(campaign, args.task, "ACE-no-reset", args.seed),
+        reference: curve(campaign, args.task, reference, args.seed),
+        f"{args.variant}, weights 1 after every fit": curve(campaign, args.task, args.variant, args.seed, unit_weights=True),
+        args.variant: curve(campaign, args.task, args.variant, args.seed),
     }
     print(f"{args.task}, seed {args.seed}, {args.steps} env steps: evaluation returns (and causal fits so far)")
     for name, points in runs.items():
         print(f"  {name:>40}: " + "  ".join(f"{p['mean_return']:.6g} ({p['causal_fits']})" for p in points))
-    baseline, placebo, ace = runs.values()
-    same = [p["mean_return"] for p in placebo] == [p["mean_return"] for p in baseline]
+    reference_curve, placebo, as_it_is = runs.values()
+    same = [p["mean_return"] for p in placebo] == [p["mean_return"] for p in reference_curve]
     print(
-        "the placebo equals the baseline bit for bit: the causal step reaches training only through the weights"
+        f"the placebo equals {reference} bit for bit: the causal step reaches training only through the weights"
         if same
-        else "the placebo differs from the baseline: the causal step changes more than the weights"
+        else f"the placebo differs from {reference}: the causal step changes more than the weights"
     )
-    differs = [p["step"] for p, q in zip(ace, baseline, strict=True) if p["mean_return"] != q["mean_return"]]
-    print(f"ACE-no-reset first differs from the baseline at the evaluation of step {differs[0] if differs else 'none'}")
+    differs = [p["step"] for p, q in zip(as_it_is, reference_curve, strict=True) if p["mean_return"] != q["mean_return"]]
+    print(f"{args.variant} first differs from {reference} at the evaluation of step {differs[0] if differs else 'none'}")
     return 0 if same else 1
 
 

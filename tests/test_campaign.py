@@ -669,15 +669,25 @@ def test_result_path_is_per_task_variant_and_seed(tmp_path):
     assert run.result_path(tmp_path, campaign) == tmp_path / "tiny" / "dm_control-cheetah-run-v0" / "SAC" / "seed0.json"
 
 
-def test_placebo_equals_the_baseline_where_the_causal_step_only_sets_weights(tmp_path, capsys):
+@pytest.mark.parametrize(
+    ("variant", "reference"),
+    [("ACE-no-reset", None), ("ACE", "ACE-no-causal")],  # with the soft reset too: resets at 100 and 200 updates
+)
+def test_placebo_equals_the_reference_where_the_causal_step_only_sets_weights(tmp_path, capsys, variant, reference):
     from benchmarks import placebo
 
+    ace = {"algo": "ace", "causal_sample_size": 100, "causal_interval": 100, "reset_interval": 100, "reset_start": 0}
     variants = {
         "SAC": {"algo": "sac"},
-        "ACE-no-reset": {"algo": "ace", "causal_sample_size": 100, "causal_interval": 100, "reset_mode": None},
+        "ACE": ace,
+        "ACE-no-reset": {**ace, "reset_mode": None},
+        "ACE-no-causal": {**ace, "causal_method": None},
     }
     campaign_file = write_campaign(tmp_path, variants=variants)
-    assert placebo.main([str(campaign_file), "Pendulum-v1", "--seed", "0", "--steps", "300"]) == 0
+    chosen = ["--variant", variant] + (["--reference", reference] if reference else [])
+    assert placebo.main([str(campaign_file), "Pendulum-v1", *chosen, "--seed", "0", "--steps", "300"]) == 0
     out = capsys.readouterr().out
-    assert "ACE-no-reset, weights 1 after every fit: " in out and out.count("(3)") == 2  # fits at 100, 200, 300 steps
-    assert "the placebo equals the baseline bit for bit" in out
+    assert f"{variant}, weights 1 after every fit: " in out and out.count("(3)") == 2  # fits at 100, 200, 300 steps
+    assert f"the placebo equals {reference or 'SAC'} bit for bit" in out
+    with pytest.raises(ValueError, match="no run of 'ACE-typo' on 'Pendulum-v1' with seed 0"):
+        placebo.main([str(campaign_file), "Pendulum-v1", "--variant", "ACE-typo", "--steps", "300"])
