@@ -57,7 +57,12 @@ def train(args: argparse.Namespace) -> ACE:
         seed=args.seed,
     )
     model.set_logger(configure(str(args.log_dir), ["csv"]))
-    model.learn(args.timesteps, callback=DumpLogs(args.log_interval), log_interval=None, progress_bar=True)
+    model.learn(
+        args.timesteps,
+        callback=DumpLogs(args.log_interval),
+        log_interval=None,  # type: ignore[arg-type]  # no logs of SB3's own (DumpLogs writes them); SB3 takes None
+        progress_bar=True,
+    )
     return model
 
 
@@ -70,11 +75,10 @@ def plot(progress: pd.DataFrame, env_id: str, path: Path) -> None:
     resets = steps[progress["reset/num_resets"].diff() > 0]
 
     fig, (ax_weights, ax_dormant) = plt.subplots(2, 1, sharex=True, figsize=(10, 6.5), height_ratios=(2, 1))
-    colors = plt.get_cmap("tab10").colors
     # Dimensions whose effect the fit sets to zero share a weight: wider lines underneath keep each one visible
     widths = np.linspace(5.0, 1.2, len(weights))
     for i, column in enumerate(weights):
-        style = {"color": colors[i % 10], "linewidth": widths[i], "label": f"a{column.rsplit('_', 1)[1]}"}
+        style = {"color": f"C{i % 10}", "linewidth": widths[i], "label": f"a{column.rsplit('_', 1)[1]}"}
         ax_weights.plot(steps, progress[column], drawstyle="steps-post", **style)
     ax_weights.axhline(1.0, color="grey", linewidth=0.8, linestyle=":")
     ax_weights.set(ylabel="causal weight $w_i$", title=f"ACE on {env_id}: causal weights, dormancy and soft resets")

@@ -54,6 +54,13 @@ def scaled_schedule(timesteps: int) -> dict[str, int]:
 PAPER_SCHEDULE = dict(learning_starts=10_000, causal_sample_size=10_000, causal_interval=10_000, reset_interval=100_000)
 
 
+def evaluate(model: ACE, env: gym.Env, episodes: int) -> tuple[float, float]:
+    """Mean and standard deviation of the return of ``episodes`` deterministic episodes (SB3's ``evaluate_policy``)."""
+    mean, std = evaluate_policy(model, env, n_eval_episodes=episodes)
+    assert isinstance(mean, float) and isinstance(std, float)  # not the per-episode lists: no return_episode_rewards
+    return mean, std
+
+
 def plot(progress: pd.DataFrame, env_id: str, n_actions: int, before: float, after: float, timesteps: int, path: Path) -> None:
     """Training returns (with the evaluations before and after) on top, the causal weights below, soft resets dashed."""
     steps = progress["time/total_timesteps"]
@@ -98,12 +105,12 @@ def main() -> None:
     eval_env = Monitor(gym.make(args.env))
     eval_env.reset(seed=args.seed + 1_000)  # evaluation episodes other than the training ones
 
-    print(f"ACE on {args.env}: {model.action_space.shape[0]} action dimensions, {timesteps:,} steps, seed {args.seed}")
-    before, before_std = evaluate_policy(model, eval_env, n_eval_episodes=args.eval_episodes)
+    print(f"ACE on {args.env}: {len(model.causal_weights)} action dimensions, {timesteps:,} steps, seed {args.seed}")
+    before, before_std = evaluate(model, eval_env, args.eval_episodes)
     print(f"evaluation before training ({args.eval_episodes} episodes, deterministic): {before:.1f} +/- {before_std:.1f}")
     model.learn(timesteps, progress_bar=True)
     model.dump_logs()  # a last row in progress.csv: SB3 writes one every 4 episodes, the final causal fit came later
-    after, after_std = evaluate_policy(model, eval_env, n_eval_episodes=args.eval_episodes)
+    after, after_std = evaluate(model, eval_env, args.eval_episodes)
     print(f"evaluation after training  ({args.eval_episodes} episodes, deterministic): {after:.1f} +/- {after_std:.1f}")
 
     print(f"causal weights after {model.num_causal_fits} fits: {model.causal_weights.round(3)}")
