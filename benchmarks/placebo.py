@@ -22,17 +22,22 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from benchmarks.campaign import Campaign, git_commit, train
+from benchmarks.campaign import Campaign, Run, git_commit, train
 
 
-def curve(campaign: Campaign, task: str, variant: str, seed: int, unit_weights: bool = False) -> list[dict[str, Any]]:
-    """The evaluation curve of one run trained as the runner trains it; ``unit_weights``: weights 1 after every fit."""
-    from sb3_ace.common.causal_weights import CausalWeightCallback
-
+def find_run(campaign: Campaign, task: str, variant: str, seed: int) -> Run:
+    """The campaign's run of ``variant`` on ``task`` with ``seed``; a ``ValueError`` that names them if there is none."""
     runs = [run for run in campaign.runs() if (run.task.env_id, run.variant.name, run.seed) == (task, variant, seed)]
     if not runs:
         raise ValueError(f"{campaign.name} has no run of {variant!r} on {task!r} with seed {seed}")
     (run,) = runs
+    return run
+
+
+def curve(campaign: Campaign, run: Run, unit_weights: bool = False) -> list[dict[str, Any]]:
+    """The evaluation curve of ``run`` trained as the runner trains it; ``unit_weights``: weights 1 after every fit."""
+    from sb3_ace.common.causal_weights import CausalWeightCallback
+
     fit = CausalWeightCallback.update_weights
 
     def fit_then_unit_weights(self: CausalWeightCallback) -> None:
@@ -58,10 +63,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     campaign = dataclasses.replace(Campaign.load(args.campaign), budget=args.steps)
     reference = args.reference or campaign.baseline
+    # Both runs looked up before any trains: a name that is not the campaign's fails at once
+    reference_run, variant_run = (find_run(campaign, args.task, name, args.seed) for name in (reference, args.variant))
     runs = {
-        reference: curve(campaign, args.task, reference, args.seed),
-        f"{args.variant}, weights 1 after every fit": curve(campaign, args.task, args.variant, args.seed, unit_weights=True),
-        args.variant: curve(campaign, args.task, args.variant, args.seed),
+        reference: curve(campaign, reference_run),
+        f"{args.variant}, weights 1 after every fit": curve(campaign, variant_run, unit_weights=True),
+        args.variant: curve(campaign, variant_run),
     }
     print(f"{args.task}, seed {args.seed}, {args.steps} env steps: evaluation returns (and causal fits so far)")
     for name, points in runs.items():

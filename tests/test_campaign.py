@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -54,10 +55,14 @@ def write_campaign(folder: Path, **changes) -> Path:
     return path
 
 
-def run_campaign(*args: str | Path) -> subprocess.CompletedProcess:
+def runner_call(*args: str | Path) -> dict[str, Any]:
+    """The arguments of ``subprocess.run`` or ``Popen`` that start a campaign runner with ``args``."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
-    command = [sys.executable, "-m", "benchmarks.campaign", *map(str, args)]
-    return subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env=env, timeout=600)
+    return {"args": [sys.executable, "-m", "benchmarks.campaign", *map(str, args)], "text": True, "cwd": ROOT, "env": env}
+
+
+def run_campaign(*args: str | Path) -> subprocess.CompletedProcess:
+    return subprocess.run(**runner_call(*args), capture_output=True, timeout=600)
 
 
 def test_tiny_campaign_end_to_end(tmp_path):
@@ -208,9 +213,8 @@ def test_a_run_stopped_by_sigterm_leaves_nothing_behind(tmp_path):
     runner says so and exits non-zero (the campaign is not complete); the next runner trains the run again."""
     campaign_file = write_campaign(tmp_path, budget=150_000, seeds=[0], variants={"SAC": {"algo": "sac"}})
     results = tmp_path / "results"
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
-    command = [sys.executable, "-m", "benchmarks.campaign", str(campaign_file), "--workers", "1", "--results", str(results)]
-    runner = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT, env=env)
+    call = runner_call(campaign_file, "--workers", "1", "--results", results)
+    runner = subprocess.Popen(**call, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     lock_path = results / "tiny" / "Pendulum-v1" / "SAC" / ".seed0.json.lock"
     deadline = time.monotonic() + 120
     while not (lock_path.is_file() and lock_path.read_text().strip()):  # the worker has claimed the run
@@ -689,5 +693,12 @@ def test_placebo_equals_the_reference_where_the_causal_step_only_sets_weights(tm
     out = capsys.readouterr().out
     assert f"{variant}, weights 1 after every fit: " in out and out.count("(3)") == 2  # fits at 100, 200, 300 steps
     assert f"the placebo equals {reference or 'SAC'} bit for bit" in out
+
+
+def test_placebo_names_a_variant_the_campaign_has_not_before_training(tmp_path, capsys):
+    from benchmarks import placebo
+
+    campaign_file = write_campaign(tmp_path)
     with pytest.raises(ValueError, match="no run of 'ACE-typo' on 'Pendulum-v1' with seed 0"):
         placebo.main([str(campaign_file), "Pendulum-v1", "--variant", "ACE-typo", "--steps", "300"])
+    assert capsys.readouterr().out == ""  # nothing trained: the reference's curve would have been printed after
